@@ -1,0 +1,11 @@
+export { tf } from './tf.js';
+export type { Tensor, Variable, Rank, NamedTensorMap } from './tf.js';
+export { initBackend, isBackendName, BACKENDS } from './backend.js';
+export type { BackendName, BackendInfo, InitBackendOptions } from './backend.js';
+export { registerCpuFallbackKernels } from './kernels/cpu-fallback.js';
+export { createRng } from './rng.js';
+export type { Rng } from './rng.js';
+export { straightThrough, stopGradient } from './straight-through.js';
+export { saveWeights, loadWeights, weightsFingerprint } from './weights.js';
+export type { NamedTensors, LoadedWeights, JsonValue } from './weights.js';
+export { VqlRuntimeError } from './errors.js';
