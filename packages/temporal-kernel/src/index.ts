@@ -1,0 +1,11 @@
+export type { SeparableKernel, KernelConfig } from './separable-kernel.js';
+export type { TimeUnit } from './time-unit.js';
+export { TIME_UNITS, secondsPerUnit } from './time-unit.js';
+export { ExpDecayMixtureKernel } from './exp-decay-mixture-kernel.js';
+export type { ExpDecayMixtureKernelOptions } from './exp-decay-mixture-kernel.js';
+export { PeriodicKernel, DAY_SECONDS, WEEK_SECONDS } from './periodic-kernel.js';
+export type { PeriodicKernelOptions } from './periodic-kernel.js';
+export { ProductKernel } from './product-kernel.js';
+export { SumKernel } from './sum-kernel.js';
+export { createKernel } from './create-kernel.js';
+export { VqlTemporalKernelError } from './errors.js';
