@@ -1,0 +1,2 @@
+export { tinySyntheticConfig, smallSyntheticConfig, ciSyntheticConfig, tinyCtrBatch } from './presets.js';
+export { writeFixture } from './fixtures.js';
