@@ -1,13 +1,55 @@
+import Table from 'cli-table3';
 import { Command } from 'commander';
+import { loadConfig } from './load-config.js';
+import type { ConfigFlags } from './load-config.js';
+import { defaultDataDir, findRepoRoot, resolveUserPath } from './paths.js';
+import { checkOutDir, runExperiment } from './runner.js';
 import { selfCheck } from './self-check.js';
+import { ExperimentConfigError } from './errors.js';
+import { aggregate, formatStat } from './report/index.js';
+
+interface RunFlags extends ConfigFlags {
+  out?: string;
+  dataDir?: string;
+  fresh?: boolean;
+}
 
 const program = new Command()
   .name('vql-experiment')
-  .description('vql experiment runner')
+  .description('Reproduces the VQL comparison, ablations, sweeps and latency curves; writes results.json/csv and report.md/html.')
   .showHelpAfterError();
 
 program
-  .command('self-check', { isDefault: true })
+  .command('run', { isDefault: true })
+  .description('run an experiment preset or config (default: the quick preset)')
+  .option('-p, --preset <name>', 'smoke | quick | full', 'quick')
+  .option('-c, --config <file>', 'JSON config; "extends": "<preset>" picks its base')
+  .option('-o, --out <dir>', 'output directory (default: out/<preset> in the repository)')
+  .option('--data-dir <dir>', 'real datasets folder (default: $VQL_DATA_DIR or ../shared/datasets)')
+  .option('--seed <n>', 'seed (comma list for several)')
+  .option('--methods <list>', 'comma list of methods to run')
+  .option('--datasets <list>', 'comma list of configured datasets to run')
+  .option('--backend <name>', 'wasm | cpu')
+  .option('--fresh', 'ignore finished runs in an existing results.json')
+  .action(async (flags: RunFlags) => {
+    const config = loadConfig(flags);
+    const outDir = checkOutDir(flags.out !== undefined ? resolveUserPath(flags.out) : `${findRepoRoot()}/out/${config.name}`);
+    const dataDir = flags.dataDir !== undefined ? resolveUserPath(flags.dataDir) : defaultDataDir();
+    // Loaded only now: validation above must fail fast, before tfjs and the datasets load.
+    const { createExecutor, availableDatasets } = await import('./execute.js');
+    const available = availableDatasets(config, dataDir, (line) => console.log(line));
+    console.log(`vql experiment "${config.name}": backend ${config.backend}, data ${dataDir}, output ${outDir}`);
+    const started = performance.now();
+    const summary = await runExperiment({ config, outDir, available, executor: createExecutor(dataDir), fresh: flags.fresh === true });
+    printSummary(summary.records);
+    console.log(
+      `\n${summary.executed} runs executed, ${summary.resumed} resumed, in ${((performance.now() - started) / 60000).toFixed(1)} min. ` +
+        `Wrote ${outDir}/results.json, results.csv, report.md, report.html`,
+    );
+  });
+
+program
+  .command('self-check')
   .description('check that this machine can train vql models (backends, kernels, metrics)')
   .option('--steps <n>', 'training steps per backend', (v) => Number.parseInt(v, 10), 40)
   .action(async (opts: { steps: number }) => {
@@ -18,4 +60,30 @@ program
     process.exitCode = result.ok ? 0 : 1;
   });
 
-await program.parseAsync(process.argv);
+function printSummary(records: Parameters<typeof aggregate>[0]): void {
+  const rows = aggregate(records).filter((r) => r.study === 'main');
+  if (rows.length === 0) return;
+  const plain = process.stdout.isTTY !== true;
+  const table = new Table({ head: ['dataset', 'L', 'method', 'AUC', 'GAUC', 'LogLoss', 'samples/s'], ...(plain ? { style: { head: [], border: [] } } : {}) });
+  for (const r of rows) {
+    table.push([r.dataset, r.L, r.method, formatStat(r.metrics.auc, 4), formatStat(r.metrics.gauc, 4), formatStat(r.metrics.logloss, 4), formatStat(r.metrics.samplesPerSecond, 0)]);
+  }
+  console.log(`\nMain comparison (test split)\n${table.toString()}`);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Config problems are the user's to fix: one line, exit 2. Anything else: name and message,
+  // with the stack only on request (VQL_DEBUG=1) — never a wall of minified library source.
+  const e = error as Error & { code?: string };
+  if (error instanceof ExperimentConfigError) {
+    console.error(`error: ${e.message}`);
+    process.exitCode = 2;
+  } else {
+    console.error(`error: ${e.name}${e.code ? ` [${e.code}]` : ''}: ${e.message}`);
+    if (process.env['VQL_DEBUG'] === '1') console.error(e.stack);
+    else console.error('(set VQL_DEBUG=1 for the stack trace; finished runs are kept in results.json and resume on the next start)');
+    process.exitCode = 1;
+  }
+}

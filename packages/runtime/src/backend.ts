@@ -44,7 +44,19 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   tf.env().set('PROD', options.verbose !== true);
   const bridgedKernels = registerCpuFallbackKernels();
   if (tf.getBackend() !== requested) {
+    // Emscripten's Node glue (wasm backend) installs process-wide handlers that rethrow every
+    // uncaught error from inside its minified source, so Node prints ~30 kB of it. Remove them.
+    const before = {
+      uncaughtException: process.listeners('uncaughtException'),
+      unhandledRejection: process.listeners('unhandledRejection'),
+    };
     const ok = await tf.setBackend(requested);
+    for (const listener of process.listeners('uncaughtException')) {
+      if (!before.uncaughtException.includes(listener)) process.removeListener('uncaughtException', listener);
+    }
+    for (const listener of process.listeners('unhandledRejection')) {
+      if (!before.unhandledRejection.includes(listener)) process.removeListener('unhandledRejection', listener);
+    }
     if (!ok) {
       throw new VqlRuntimeError('BACKEND_INIT_FAILED', `The tfjs "${requested}" backend failed to initialise.`);
     }

@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { multiScaleSizes, parseExperimentConfig } from './config.js';
+import { loadConfig } from './load-config.js';
+import { planRuns } from './plan.js';
+import { PRESETS } from './presets.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vql-config-'));
+function configFile(content: unknown): string {
+  const path = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('presets', () => {
+  it.each(Object.keys(PRESETS))('%s is a valid config', (name) => {
+    expect(() => parseExperimentConfig(PRESETS[name as keyof typeof PRESETS])).not.toThrow();
+  });
+
+  it('smoke runs every method once on synthetic data', () => {
+    const runs = planRuns(PRESETS.smoke, new Set(['synthetic']));
+    const main = runs.filter((r) => r.study === 'main');
+    expect(main.map((r) => r.method).sort()).toEqual([...PRESETS.smoke.methods].sort());
+  });
+
+  it('quick covers the main comparison, ablations, K/G/L sweeps and latency', () => {
+    const runs = planRuns(PRESETS.quick, new Set(['synthetic', 'movielens']));
+    const studies = new Set(runs.map((r) => r.study));
+    expect([...studies].sort()).toEqual(['ablation', 'codebook-sweep', 'group-sweep', 'latency', 'length-sweep', 'main']);
+    expect(runs.filter((r) => r.method === 'oracle').every((r) => r.dataset === 'synthetic')).toBe(true);
+    expect(runs.some((r) => r.dataset === 'taobao')).toBe(false);
+    expect(new Set(runs.map((r) => r.id)).size).toBe(runs.length);
+  });
+});
+
+describe('loadConfig', () => {
+  it('applies a config file over its preset and flags over the file', () => {
+    const path = configFile({ extends: 'smoke', train: { epochs: 3 } });
+    const cfg = loadConfig({ config: path, seed: '7', methods: 'vql,full-attention' });
+    expect(cfg.train).toEqual({ ...PRESETS.smoke.train, epochs: 3 });
+    expect(cfg.seeds).toEqual([7]);
+    expect(cfg.methods).toEqual(['vql', 'full-attention']);
+  });
+
+  it('names the offending key, preset, method or dataset', () => {
+    expect(() => loadConfig({ preset: 'huge' })).toThrow(/--preset: unknown preset "huge"; known presets: smoke, quick, full/);
+    expect(() => loadConfig({ methods: 'vql,din' })).toThrow(/--methods: unknown method "din"/);
+    expect(() => loadConfig({ datasets: 'netflix' })).toThrow(/--datasets: unknown dataset "netflix"/);
+    expect(() => loadConfig({ config: configFile({ extends: 'smoke', model: { codebookSizes: [0, 16] } }) })).toThrow(
+      /config\.model\.codebookSizes\[0\]: .*>=1/,
+    );
+    expect(() => loadConfig({ config: configFile({ extends: 'smoke', datasets: [{ name: 'synthetic', maxLen: 0 }] }) })).toThrow(
+      /config\.datasets\[0\]\.maxLen/,
+    );
+    expect(() => loadConfig({ config: configFile({ extends: 'smoke', train: { epochz: 2 } }) })).toThrow(/config\.train: unknown key "epochz"/);
+    expect(() => loadConfig({ config: configFile({ extends: 'smoke', model: { groups: 3 } }) })).toThrow(
+      /config\.model\.codebookSizes: has 2 entries but model\.groups is 3/,
+    );
+    expect(() => loadConfig({ config: configFile('{not json') })).toThrow(/not valid JSON/);
+    expect(() => loadConfig({ config: join(dir, 'missing.json') })).toThrow(/--config .*missing\.json: ENOENT/);
+    expect(() => loadConfig({ seed: 'x' })).toThrow(/--seed: "x" is not a non-negative integer/);
+  });
+});
+
+describe('multiScaleSizes', () => {
+  it('goes coarse to fine by factors of 4', () => {
+    expect(multiScaleSizes(256, 3)).toEqual([16, 64, 256]);
+    expect(multiScaleSizes(16, 4)).toEqual([2, 2, 4, 16]);
+  });
+});

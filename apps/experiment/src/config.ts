@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import { ExperimentConfigError } from './errors.js';
+
+export const DATASET_NAMES = ['synthetic', 'movielens', 'taobao', 'kuairand'] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+export const METHOD_NAMES = [
+  'full-attention',
+  'vql',
+  'sim-hard',
+  'sim-soft',
+  'eta',
+  'twin',
+  'sdim',
+  'slot-compression',
+  'multi-interest',
+  'last-n',
+  'oracle',
+] as const;
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+export const VQL_ABLATIONS = ['no-key-only', 'no-multi-scale', 'no-context', 'no-temporal-kernel'] as const;
+export type VqlAblation = (typeof VQL_ABLATIONS)[number];
+
+const positiveInt = z.number().int().min(1);
+
+/** Overrides of @vql/data's `SyntheticConfig` (the seed comes from the run). */
+const syntheticSchema = z
+  .object({
+    numUsers: positiveInt,
+    numItems: positiveInt,
+    numCategories: positiveInt,
+    historyLength: z.object({ min: positiveInt, median: positiveInt, max: positiveInt }).strict(),
+    impressionsPerUser: positiveInt.optional(),
+  })
+  .strict();
+
+const datasetSchema = z
+  .object({
+    name: z.enum(DATASET_NAMES),
+    /** History length L used for the main comparison on this dataset. */
+    maxLen: positiveInt,
+    /** At most this many training samples per epoch (seeded subsample), for quick runs. */
+    maxTrainSamples: positiveInt.optional(),
+    /** At most this many validation / test samples (seeded subsample), for quick runs. */
+    maxEvalSamples: positiveInt.optional(),
+    synthetic: syntheticSchema.optional(),
+  })
+  .strict();
+
+const modelSchema = z
+  .object({
+    embeddingDim: positiveInt,
+    heads: positiveInt,
+    groups: positiveInt,
+    /** Codebook size per head group (multi-scale); length must equal `groups`. */
+    codebookSizes: z.array(positiveInt).min(1),
+    kernelRank: positiveInt,
+    vqWeight: z.number().min(0),
+    /** Number of newest behaviours in the short-term branch and in the last-n method. */
+    shortTermLength: positiveInt,
+    /** k of the top-k retrieval baselines. */
+    topK: positiveInt,
+    /** Slots / interests of the compression baselines. */
+    slots: positiveInt,
+  })
+  .strict();
+
+const trainSchema = z
+  .object({
+    epochs: positiveInt,
+    batchSize: positiveInt,
+    learningRate: z.number().positive(),
+    patience: positiveInt,
+  })
+  .strict();
+
+const latencySchema = z
+  .object({
+    lengths: z.array(positiveInt).min(1),
+    candidates: z.array(positiveInt).min(1),
+    requests: positiveInt,
+    methods: z.array(z.enum(METHOD_NAMES)).min(1),
+  })
+  .strict();
+
+const studiesSchema = z
+  .object({
+    main: z.boolean(),
+    ablations: z.boolean(),
+    /** Largest codebook size K per run; groups get K/4^(G−1−g) (coarse to fine). */
+    codebookSweep: z.array(positiveInt),
+    groupSweep: z.array(positiveInt),
+    lengthSweep: z.array(positiveInt),
+    /** Methods trained in the L sweep (intersected with `methods`). */
+    lengthSweepMethods: z.array(z.enum(METHOD_NAMES)),
+    latency: latencySchema.nullable(),
+  })
+  .strict();
+
+export const experimentConfigSchema = z
+  .object({
+    name: z.string().min(1),
+    seeds: z.array(z.number().int().min(0)).min(1),
+    backend: z.enum(['wasm', 'cpu']),
+    datasets: z.array(datasetSchema).min(1),
+    methods: z.array(z.enum(METHOD_NAMES)).min(1),
+    model: modelSchema,
+    train: trainSchema,
+    studies: studiesSchema,
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    if (cfg.model.codebookSizes.length !== cfg.model.groups) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['model', 'codebookSizes'],
+        message: `has ${cfg.model.codebookSizes.length} entries but model.groups is ${cfg.model.groups}`,
+      });
+    }
+    if (cfg.model.heads % cfg.model.groups !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['model', 'heads'], message: `${cfg.model.heads} is not a multiple of model.groups (${cfg.model.groups})` });
+    }
+    if (cfg.model.embeddingDim % cfg.model.heads !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['model', 'embeddingDim'], message: `${cfg.model.embeddingDim} is not a multiple of model.heads (${cfg.model.heads})` });
+    }
+    cfg.datasets.forEach((d, i) => {
+      if (d.name === 'synthetic' && d.synthetic === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['datasets', i, 'synthetic'], message: 'is required for the synthetic dataset (numUsers, numItems, numCategories, historyLength)' });
+      }
+    });
+    const names = cfg.datasets.map((d) => d.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup !== undefined) ctx.addIssue({ code: 'custom', path: ['datasets'], message: `lists "${dup}" twice` });
+  });
+
+export type ExperimentConfig = z.infer<typeof experimentConfigSchema>;
+export type DatasetConfig = ExperimentConfig['datasets'][number];
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = 'config';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `.${String(part)}`;
+  return out;
+}
+
+/** Validates a config object; the error lists every problem with the key it is about. */
+export function parseExperimentConfig(input: unknown, source = 'config'): ExperimentConfig {
+  const result = experimentConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = formatPath(issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    }
+    return `${path}: ${issue.message}`;
+  });
+  throw new ExperimentConfigError('INVALID_CONFIG', `Invalid experiment ${source}:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** Deep merge for config overrides: objects merge key by key, arrays and scalars replace. */
+export function mergeConfig(base: unknown, override: unknown): unknown {
+  if (
+    base !== null && override !== null &&
+    typeof base === 'object' && typeof override === 'object' &&
+    !Array.isArray(base) && !Array.isArray(override)
+  ) {
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(override as Record<string, unknown>)) {
+      out[key] = key in out ? mergeConfig(out[key], value) : value;
+    }
+    return out;
+  }
+  return override === undefined ? base : override;
+}
+
+/** Codebook sizes for G groups whose finest group has K codes: K/4^(G−1−g), at least 2. */
+export function multiScaleSizes(largest: number, groups: number): number[] {
+  return Array.from({ length: groups }, (_, g) => Math.max(2, Math.round(largest / 4 ** (groups - 1 - g))));
+}

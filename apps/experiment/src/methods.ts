@@ -1,0 +1,67 @@
+import type { CtrModelConfig, InterestModuleConfig } from '@vql/model';
+import type { ExperimentConfig } from './config.js';
+import type { PreparedDataset } from './datasets.js';
+import type { RunSpec } from './plan.js';
+
+const KERNEL = (rank: number) => ({ type: 'expDecayMixture', timeUnit: 'seconds', numRates: rank, minTimescale: 3600, maxTimescale: 365.25 * 86400 });
+
+/**
+ * The CtrModel config of a run: the same embeddings, context and tower for every method; only
+ * the interest module (and, for last-n, the history window) differs.
+ */
+export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: PreparedDataset): CtrModelConfig {
+  const m = config.model;
+  const G = spec.codebookSizes.length;
+  const attention = { heads: spec.heads, kernel: KERNEL(m.kernelRank) };
+  let interest: InterestModuleConfig;
+  let historyWindow: number | null = null;
+  switch (spec.method) {
+    case 'vql':
+      interest = {
+        kind: 'vql',
+        ...attention,
+        groups: G,
+        codebookSizes: spec.codebookSizes,
+        ...(spec.variant === 'no-key-only' ? { quantizeValues: true } : {}),
+        ...(spec.variant === 'no-multi-scale' ? { sharedCodebook: true } : {}),
+        ...(spec.variant === 'no-context' ? { useContext: false } : {}),
+        ...(spec.variant === 'no-temporal-kernel' ? { kernel: null } : {}),
+      };
+      break;
+    case 'full-attention':
+      interest = { kind: 'full-attention', ...attention };
+      break;
+    case 'last-n':
+      interest = { kind: 'full-attention', ...attention };
+      historyWindow = m.shortTermLength;
+      break;
+    case 'sim-hard':
+      interest = { kind: 'sim-hard', heads: spec.heads, k: m.topK, categoryFeature: data.categoryFeature };
+      break;
+    case 'sim-soft':
+    case 'twin':
+      interest = { kind: spec.method, heads: spec.heads, k: m.topK };
+      break;
+    case 'eta':
+      interest = { kind: 'eta', heads: spec.heads, k: m.topK, bits: 32 };
+      break;
+    case 'sdim':
+      interest = { kind: 'sdim', bits: 3, rounds: 16 };
+      break;
+    case 'slot-compression':
+    case 'multi-interest':
+      interest = { kind: spec.method, heads: spec.heads, slots: m.slots };
+      break;
+    case 'oracle':
+      throw new Error('the oracle is not a trainable model');
+  }
+  return {
+    numItems: data.schema.numItems,
+    embeddingDim: m.embeddingDim,
+    contextFeatures: data.schema.context,
+    interest,
+    historyWindow,
+    auxLossWeight: m.vqWeight,
+    seed: spec.seed,
+  };
+}

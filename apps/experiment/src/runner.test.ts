@@ -1,0 +1,82 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExperimentConfig } from './config.js';
+import { parseExperimentConfig } from './config.js';
+import { PRESETS } from './presets.js';
+import type { RunExecutor } from './runner.js';
+import { checkOutDir, runExperiment } from './runner.js';
+
+/** A deterministic executor that derives numbers from the run's parameters (no training). */
+class FakeExecutor implements RunExecutor {
+  calls = 0;
+  failAt: number | null = null;
+  async execute(spec: Parameters<RunExecutor['execute']>[0]) {
+    this.calls++;
+    if (this.failAt !== null && this.calls === this.failAt) throw new Error('interrupted');
+    if (spec.study === 'latency') return { latencyP50Ms: spec.method === 'vql' ? 0.05 : spec.L / 1e4, latencyP99Ms: 0.1, latencyP50Ms100: 0.2, cacheBytesPerUser: 1000 };
+    const auc = 0.6 + (spec.method.length % 7) / 100 + spec.L / 1e5;
+    return { auc, gauc: auc - 0.01, logloss: 0.6, trainSeconds: 1, samplesPerSecond: 1000, epochs: 1 };
+  }
+}
+
+const config: ExperimentConfig = parseExperimentConfig({
+  ...PRESETS.smoke,
+  studies: { ...PRESETS.smoke.studies, codebookSweep: [8, 32], groupSweep: [1, 2], lengthSweep: [50, 100], lengthSweepMethods: ['vql', 'twin'] },
+});
+
+describe('runExperiment', () => {
+  it('writes results.json/csv, report.md and report.html with every study', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vql-exp-'));
+    const summary = await runExperiment({ config, outDir: out, available: new Set(['synthetic']), executor: new FakeExecutor(), log: () => {}, progress: false });
+    for (const f of ['results.json', 'results.csv', 'report.md', 'report.html']) expect(existsSync(join(out, f))).toBe(true);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(results.records).toHaveLength(summary.executed);
+    expect(results.records[0]).toEqual(expect.objectContaining({ method: expect.any(String), dataset: 'synthetic', L: 100, K: 16, G: 2, seed: 1 }));
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/## Main comparison/);
+    expect(md).toMatch(/## VQL ablations/);
+    expect(md).toMatch(/## Codebook size K/);
+    expect(md).toMatch(/## History length L/);
+    expect(md).toMatch(/## Online latency/);
+    expect(md).toMatch(/\*\*0\.\d{4}\*\*/); // best marked
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('resumes: an interrupted experiment re-runs only what did not finish', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vql-exp-'));
+    const first = new FakeExecutor();
+    first.failAt = 5;
+    await expect(runExperiment({ config, outDir: out, available: new Set(['synthetic']), executor: first, log: () => {}, progress: false })).rejects.toThrow('interrupted');
+    const second = new FakeExecutor();
+    const summary = await runExperiment({ config, outDir: out, available: new Set(['synthetic']), executor: second, log: () => {}, progress: false });
+    expect(summary.resumed).toBe(4);
+    expect(second.calls).toBe(summary.records.length - 4);
+  });
+
+  it('skips missing datasets with a message and refuses an empty plan', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vql-exp-'));
+    const lines: string[] = [];
+    const withReal = parseExperimentConfig({ ...config, datasets: [...config.datasets, { name: 'movielens', maxLen: 50 }] });
+    await runExperiment({ config: withReal, outDir: out, available: new Set(['synthetic']), executor: new FakeExecutor(), log: (l) => lines.push(l), progress: false });
+    expect(lines).toContain('skipping dataset "movielens": not found in the data directory');
+    await expect(runExperiment({ config, outDir: out, available: new Set(), executor: new FakeExecutor(), log: () => {}, progress: false })).rejects.toThrow(/no runs/);
+  });
+});
+
+describe('checkOutDir', () => {
+  it('refuses an unwritable directory before anything runs', () => {
+    if (process.getuid?.() === 0) {
+      // root writes anywhere; a path under a regular file is still impossible.
+      const dir = mkdtempSync(join(tmpdir(), 'vql-exp-'));
+      const file = join(dir, 'results.json');
+      writeFileSync(file, '{}');
+      expect(() => checkOutDir(file)).toThrow(/exists and is not a directory/);
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'vql-exp-'));
+    chmodSync(dir, 0o500);
+    expect(() => checkOutDir(join(dir, 'out'))).toThrow(/is not writable/);
+  });
+});

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { DatasetName, ExperimentConfig } from './config.js';
+import { ExperimentConfigError } from './errors.js';
+import type { RunSpec } from './plan.js';
+import { planRuns } from './plan.js';
+import type { RunRecord } from './results.js';
+import { ResultsStore, recordFor } from './results.js';
+import { writeReport } from './report/index.js';
+
+/** Executes one planned run and returns its measured values (metrics, timings, latency). */
+export interface RunExecutor {
+  /** Called once before the runs, with the datasets that will be used (load / preprocess here). */
+  prepare?(config: ExperimentConfig, datasets: DatasetName[]): Promise<void>;
+  execute(spec: RunSpec, config: ExperimentConfig): Promise<Partial<RunRecord>>;
+  /** Frees what `prepare` loaded. */
+  dispose?(): void;
+}
+
+export interface RunExperimentOptions {
+  config: ExperimentConfig;
+  outDir: string;
+  /** Datasets that exist (the caller checked the data directory); others are skipped with a message. */
+  available: ReadonlySet<DatasetName>;
+  executor: RunExecutor;
+  /** Ignore finished runs in an existing results.json. */
+  fresh?: boolean;
+  log?: (line: string) => void;
+  /** Show progress bars (default: when stderr is a TTY). */
+  progress?: boolean;
+}
+
+export interface ExperimentSummary {
+  records: readonly RunRecord[];
+  executed: number;
+  resumed: number;
+  skippedDatasets: DatasetName[];
+  markdown: string;
+}
+
+/** Fails before any training when the output directory cannot be created or written. */
+export function checkOutDir(outDir: string): string {
+  const abs = resolve(outDir);
+  if (existsSync(abs) && !statSync(abs).isDirectory()) {
+    throw new ExperimentConfigError('OUT_DIR_NOT_WRITABLE', `--out ${outDir}: exists and is not a directory.`);
+  }
+  let probe = abs;
+  while (!existsSync(probe)) probe = dirname(probe);
+  try {
+    accessSync(probe, constants.W_OK);
+  } catch {
+    throw new ExperimentConfigError('OUT_DIR_NOT_WRITABLE', `--out ${outDir}: ${probe} is not writable.`);
+  }
+  mkdirSync(abs, { recursive: true });
+  return abs;
+}
+
+export function configHash(config: ExperimentConfig): string {
+  return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+}
+
+/**
+ * Plans the runs, skips those already in results.json (same config), executes the rest in
+ * order — saving after each, so an interrupted experiment resumes — and writes the report.
+ */
+export async function runExperiment(options: RunExperimentOptions): Promise<ExperimentSummary> {
+  const { config, executor } = options;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const outDir = checkOutDir(options.outDir);
+  const skippedDatasets = config.datasets.map((d) => d.name).filter((n) => !options.available.has(n));
+  for (const name of skippedDatasets) log(`skipping dataset "${name}": not found in the data directory`);
+  const runs = planRuns(config, options.available);
+  if (runs.length === 0) {
+    throw new ExperimentConfigError('NOTHING_TO_RUN', 'The experiment has no runs: no configured dataset was found, or every study is off.');
+  }
+  const store = new ResultsStore(outDir, config.name, configHash(config), options.fresh === true);
+  const todo = runs.filter((r) => !store.has(r.id));
+  const resumed = runs.length - todo.length;
+  if (resumed > 0) log(`resuming: ${resumed} of ${runs.length} runs already in ${store.path}`);
+  const used = [...new Set(todo.map((r) => r.dataset))];
+  if (todo.length > 0) await executor.prepare?.(config, used);
+
+  const showBar = options.progress ?? process.stderr.isTTY === true;
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        { format: 'runs {bar} {value}/{total} | {eta_formatted} left | {run}', hideCursor: true, stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  bar?.start(todo.length, 0, { run: '' });
+  try {
+    for (const [i, spec] of todo.entries()) {
+      const label = `${spec.study} ${spec.method}${spec.variant === 'default' ? '' : `/${spec.variant}`} on ${spec.dataset} L=${spec.L} K=${Math.max(...spec.codebookSizes)} G=${spec.codebookSizes.length} seed=${spec.seed}`;
+      bar?.update(i, { run: label });
+      const started = performance.now();
+      const values = await executor.execute(spec, config);
+      const record = recordFor(spec, values);
+      store.add(record);
+      if (bar === null) log(`[${i + 1}/${todo.length}] ${label}: ${describe(record)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    }
+    bar?.update(todo.length, { run: 'done' });
+  } finally {
+    bar?.stop();
+    executor.dispose?.();
+  }
+  const { markdown } = await writeReport(outDir, store.records, {
+    experiment: config.name,
+    generatedAt: new Date().toISOString(),
+    skippedDatasets,
+    notes: [],
+  });
+  return { records: store.records, executed: todo.length, resumed, skippedDatasets, markdown };
+}
+
+function describe(r: RunRecord): string {
+  const parts: string[] = [];
+  if (r.auc !== null) parts.push(`AUC ${r.auc.toFixed(4)}`);
+  if (r.gauc !== null) parts.push(`GAUC ${r.gauc.toFixed(4)}`);
+  if (r.logloss !== null) parts.push(`LogLoss ${r.logloss.toFixed(4)}`);
+  if (r.latencyP50Ms !== null) parts.push(`p50 ${r.latencyP50Ms.toFixed(3)} ms`);
+  if (r.samplesPerSecond !== null) parts.push(`${Math.round(r.samplesPerSecond)} samples/s`);
+  return parts.join(', ') || 'no metrics';
+}
