@@ -1,0 +1,6 @@
+import '../register.js'; // importing the subpath registers every baseline kind
+export { SlotCompression } from './slot-compression.js';
+export type { SlotCompressionOptions } from './slot-compression.js';
+export { MultiInterest } from './multi-interest.js';
+export type { MultiInterestOptions } from './multi-interest.js';
+export { TIME_BUCKETS, timeBucket } from './time-buckets.js';

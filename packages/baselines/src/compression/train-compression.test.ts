@@ -1,0 +1,14 @@
+import { initBackend } from '@vql/runtime';
+import '../index.js';
+import { describeTraining } from '../test-train.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+describeTraining('SDIM, compression and last-n through the shared trainer', [
+  ['sdim', { kind: 'sdim', rounds: 8, hashBits: 3 }],
+  ['slot-compression', { kind: 'slot-compression', slots: 8 }],
+  ['multi-interest', { kind: 'multi-interest', interests: 4, attentionDim: 16 }],
+  ['last-n', { kind: 'last-n', n: 16 }],
+]);

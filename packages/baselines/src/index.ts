@@ -1,0 +1,8 @@
+import './register.js'; // importing @vql/baselines registers every baseline kind with @vql/model
+export { VqlBaselinesError } from './errors.js';
+export { registerBaselines, BASELINE_FACTORIES } from './register.js';
+export { topKIndices } from './top-k.js';
+export * from './topk/index.js';
+export * from './compression/index.js';
+export * from './online/index.js';
+export type { AttentionOptions } from './attention.js';

@@ -1,0 +1,47 @@
+import { initBackend, tf, type Tensor } from '@vql/runtime';
+import { assertNoTensorLeak } from '@vql/runtime/testing';
+import { createInterestModule } from '@vql/model';
+import type { InterestModuleConfig } from '@vql/model';
+import './index.js';
+import { buildContext, inputsFor, randomBatch, randomTable } from './test-fixtures.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+const N = 30;
+const D = 4;
+const L = 12;
+const categories = Array.from({ length: N + 1 }, (_, i) => (i === 0 ? 0 : 1 + (i % 3)));
+
+describe('no tensor leaks in forward + backward', () => {
+  it.each<InterestModuleConfig>([
+    { kind: 'sim-hard', k: 3 },
+    { kind: 'sim-soft', k: 3 },
+    { kind: 'eta', k: 3, hashBits: 16 },
+    { kind: 'twin', k: 3 },
+    { kind: 'sdim', rounds: 4, hashBits: 2 },
+    { kind: 'slot-compression', slots: 3, useTime: true },
+    { kind: 'multi-interest', interests: 2, useTime: true },
+    { kind: 'last-n', n: 3 },
+  ])('$kind', async (config) => {
+    const module = createInterestModule(config, buildContext(D, L, true));
+    const table = tf.variable(tf.tensor2d(randomTable(1, N, D), [N + 1, D]));
+    const batch = randomBatch(5, 4, L, N, categories);
+    const opt = tf.train.sgd(0.01);
+    await assertNoTensorLeak(
+      () => {
+        opt.minimize(() => {
+          const out = module.forward(inputsFor(batch, table, N, true));
+          let loss: Tensor = tf.mean(tf.square(out.interest));
+          if (out.auxLoss !== undefined) loss = tf.add(loss, out.auxLoss);
+          return loss as tf.Scalar;
+        });
+      },
+      { label: `${config.kind} training step` },
+    );
+    opt.dispose();
+    table.dispose();
+    module.dispose();
+  });
+});

@@ -1,0 +1,70 @@
+import { createRng, initBackend, tf } from '@vql/runtime';
+import { buildContext, handBatch, inputsFor, randomBatch, randomTable } from '../test-fixtures.js';
+import { gradNorms } from '../test-grad.js';
+import { Sdim } from './sdim.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+const D = 6;
+const N = 4;
+const rng = createRng(21);
+const target = Array.from({ length: D }, () => rng.normal());
+const table = new Float32Array((N + 1) * D);
+table.set(target, 4 * D); // item 4 = target
+table.set(target.map((x) => 3 * x), 1 * D); // same direction: collides in every round
+table.set(target.map((x) => -x), 2 * D); // opposite: collides in no round
+table.set(target.map((x) => 0.5 * x), 3 * D); // same direction again
+
+function interest(m: Sdim, histories: number[][]): number[][] {
+  const t = tf.tensor2d(table, [N + 1, D]);
+  const out = tf.tidy(() => m.forward(inputsFor(handBatch({ histories, targets: histories.map(() => 4) }), t, N)).interest.arraySync() as number[][]);
+  t.dispose();
+  return out;
+}
+
+function valuesOf(m: Sdim, item: number): number[] {
+  const { wv } = m.weightValues();
+  const O = m.outputDim;
+  return Array.from({ length: O }, (_, o) => table.subarray(item * D, (item + 1) * D).reduce((s, x, c) => s + x * wv[c * O + o]!, 0));
+}
+
+describe('Sdim', () => {
+  it('sums the colliding behaviours per round (no softmax), L2-normalises and averages', () => {
+    const m = new Sdim({ rounds: 8, hashBits: 3, outputDim: 5 }, buildContext(D, 3, false));
+    // Only item 1 ever shares the target's bucket: the interest is its normalised value.
+    const [a, none] = interest(m, [[2, 1, 2], [2]]);
+    const v = valuesOf(m, 1);
+    const norm = Math.hypot(...v);
+    v.forEach((x, o) => expect(a![o]).toBeCloseTo(x / norm, 5));
+    expect(none!.every((x) => x === 0)).toBe(true);
+    m.dispose();
+  });
+
+  it("'count' averages the colliding values; 'none' keeps their sum", () => {
+    const c = new Sdim({ normalize: 'count', rounds: 4, hashBits: 2 }, buildContext(D, 3, false));
+    const s = new Sdim({ normalize: 'none', rounds: 4, hashBits: 2 }, buildContext(D, 3, false));
+    const v1 = valuesOf(c, 1);
+    const v3 = valuesOf(c, 3);
+    interest(c, [[1, 2, 3]])[0]!.forEach((x, o) => expect(x).toBeCloseTo((v1[o]! + v3[o]!) / 2, 5));
+    interest(s, [[1, 2, 3]])[0]!.forEach((x, o) => expect(x).toBeCloseTo(v1[o]! + v3[o]!, 5));
+    c.dispose();
+    s.dispose();
+  });
+
+  it('gradients reach W_V and the embeddings', () => {
+    const m = new Sdim({ rounds: 4, hashBits: 1 }, buildContext(4, 12, false));
+    const g = gradNorms(m, randomBatch(2, 5, 12, 20), randomTable(3, 20, 4), 20, 4);
+    expect(g.module[0]).toBeGreaterThan(0);
+    expect(g.table).toBeGreaterThan(0);
+    m.dispose();
+  });
+
+  it('refuses hash bits and rounds out of range', () => {
+    expect(() => new Sdim({ hashBits: 0 }, buildContext(D, 3, false))).toThrow(/Sdim: hashBits must be in 1\.\.16, got 0/);
+    expect(() => new Sdim({ hashBits: 17 }, buildContext(D, 3, false))).toThrow(/hashBits must be in 1\.\.16, got 17/);
+    expect(() => new Sdim({ rounds: 0 }, buildContext(D, 3, false))).toThrow(/rounds must be in 1\.\.256/);
+    expect(() => new Sdim({ normalize: 'max' as never }, buildContext(D, 3, false))).toThrow(/normalize must be one of "l2", "count", "none"/);
+  });
+});

@@ -1,0 +1,57 @@
+import { initBackend, tf } from '@vql/runtime';
+import { buildContext, handBatch, inputsFor, randomBatch, randomTable } from '../test-fixtures.js';
+import { gradNorms } from '../test-grad.js';
+import { SimSoft } from './sim-soft.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+const D = 4;
+
+describe('SimSoft', () => {
+  it('retrieves by the inner product of its own projections, not the attention weights', () => {
+    const N = 8;
+    const table = new Float32Array((N + 1) * D);
+    for (let i = 1; i <= N; i++) table.set([i / 4 - 1, 0, 0.3, 0], i * D);
+    table.set([1, 0, 0, 0], 8 * D);
+    const batch = handBatch({ histories: [[3, 7, 1, 6, 2, 5]], targets: [8] });
+    const m = new SimSoft({ k: 2, retrievalDim: D }, buildContext(D, 6, false));
+    const eye = tf.eye(D);
+    const w = m.getWeights();
+    m.setWeights({ ...w, 'retrieval/wa': eye, 'retrieval/wb': eye });
+    const t = tf.tensor2d(table, [N + 1, D]);
+    expect(m.retrieve(inputsFor(batch, t, N))).toEqual([[1, 3]]); // items 7 and 6
+    m.setWeights({ ...m.getWeights(), 'retrieval/wb': tf.neg(eye) });
+    expect(m.retrieve(inputsFor(batch, t, N))).toEqual([[2, 4]]); // items 1 and 2
+    tf.dispose([eye, t]);
+    m.dispose();
+  });
+
+  it('trains the retriever through the distillation loss and the attention through the interest', () => {
+    const N = 30;
+    const batch = randomBatch(3, 6, 20, N);
+    const m = new SimSoft({ k: 4, retrievalDim: 8 }, buildContext(D, 20, false));
+    const g = gradNorms(m, batch, randomTable(6, N, D), N, D);
+    expect(g.module).toHaveLength(5); // wq, wk, wv, retrieval/wa, retrieval/wb
+    for (const n of g.module) expect(n).toBeGreaterThan(0);
+    // The auxiliary loss only exists in training and decreases when the retriever is optimised on it.
+    const t = tf.tensor2d(randomTable(6, N, D), [N + 1, D]);
+    expect(tf.tidy(() => m.forward(inputsFor(batch, t, N, false)).auxLoss)).toBeUndefined();
+    const aux = (): number => tf.tidy(() => m.forward(inputsFor(batch, t, N, true)).auxLoss!.dataSync()[0]!);
+    const before = aux();
+    const opt = tf.train.adam(0.05);
+    const retrieverVars = m.trainableVariables().slice(3);
+    for (let i = 0; i < 30; i++) opt.minimize(() => m.forward(inputsFor(batch, t, N, true)).auxLoss as tf.Scalar, false, retrieverVars);
+    expect(aux()).toBeLessThan(before * 0.8);
+    opt.dispose();
+    t.dispose();
+    m.dispose();
+  });
+
+  it('refuses bad options', () => {
+    expect(() => new SimSoft({ k: 0 }, buildContext(D, 6, false))).toThrow(/SimSoft: k must be ≥ 1/);
+    expect(() => new SimSoft({ retrievalDim: 0 }, buildContext(D, 6, false))).toThrow(/retrievalDim must be in 1\.\.4096/);
+    expect(() => new SimSoft({ retrievalLossWeight: -1 }, buildContext(D, 6, false))).toThrow(/retrievalLossWeight must be a finite number ≥ 0/);
+  });
+});

@@ -1,0 +1,14 @@
+import { initBackend } from '@vql/runtime';
+import '../index.js';
+import { describeTraining } from '../test-train.js';
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+describeTraining('top-k baselines through the shared trainer', [
+  ['sim-hard', { kind: 'sim-hard', k: 16, categoryFeature: 'category' }],
+  ['sim-soft', { kind: 'sim-soft', k: 16, retrievalDim: 8 }],
+  ['eta', { kind: 'eta', k: 16, hashBits: 32 }],
+  ['twin', { kind: 'twin', k: 16 }],
+]);
