@@ -1,3 +1,4 @@
+import '@vql/baselines';
 import type { CtrModelConfig, InterestModuleConfig } from '@vql/model';
 import type { ExperimentConfig } from './config.js';
 import type { PreparedDataset } from './datasets.js';
@@ -36,6 +37,7 @@ export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: Pr
       historyWindow = m.shortTermLength;
       break;
     case 'sim-hard':
+      if (data.categoryFeature === null) throw new Error(`sim-hard needs an item category feature; dataset ${data.name} has none`);
       interest = { kind: 'sim-hard', heads: spec.heads, k: m.topK, categoryFeature: data.categoryFeature };
       break;
     case 'sim-soft':
@@ -43,14 +45,16 @@ export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: Pr
       interest = { kind: spec.method, heads: spec.heads, k: m.topK };
       break;
     case 'eta':
-      interest = { kind: 'eta', heads: spec.heads, k: m.topK, bits: 32 };
+      interest = { kind: 'eta', heads: spec.heads, k: m.topK, hashBits: 64 };
       break;
     case 'sdim':
-      interest = { kind: 'sdim', bits: 3, rounds: 16 };
+      interest = { kind: 'sdim', rounds: 16, hashBits: 3 };
       break;
     case 'slot-compression':
+      interest = { kind: 'slot-compression', heads: spec.heads, slots: m.slots, maxLen: spec.L };
+      break;
     case 'multi-interest':
-      interest = { kind: spec.method, heads: spec.heads, slots: m.slots };
+      interest = { kind: 'multi-interest', heads: spec.heads, interests: m.slots };
       break;
     case 'oracle':
       throw new Error('the oracle is not a trainable model');
