@@ -1,0 +1,818 @@
+import { tf, createRng, straightThrough, stopGradient, weightsFingerprint, saveWeights, loadWeights } from '@vql/runtime';
+import type { Rng, JsonValue } from '@vql/runtime';
+import { Codebook, checkPositiveInteger } from './codebook.js';
+import type { CodeUpdate } from './codebook.js';
+import { nearestCodes, nearestCodesHost, normalizeRowsInPlace } from './distance.js';
+import { VqlQuantizerError } from './errors.js';
+import { gatherRows } from './gather-rows.js';
+
+export type Metric = 'euclidean' | 'cosine';
+export type CodebookInit = 'kmeans++' | 'random';
+
+export interface GroupedQuantizerOptions {
+  /** d: key width per group (the head width d_h). */
+  dim: number;
+  /** K_g per head group, e.g. [16, 64, 256] (coarse to fine). G = codebookSizes.length. */
+  codebookSizes: number[];
+  /** One codebook of Σ K_g codes used by every group (the "no multi-scale" ablation). Default false. */
+  shared?: boolean;
+  /** Weight the caller gives the commitment loss (exposed as `beta`, never applied here). Default 0.25. */
+  beta?: number;
+  /** `gradient` (codebook loss, default) or `ema` (codes follow the EMA of their keys). */
+  update?: CodeUpdate;
+  /** EMA decay. Default 0.99. */
+  decay?: number;
+  /** EMA Laplace smoothing. Default 1e-5. */
+  eps?: number;
+  /** `euclidean` (default) or `cosine`: keys and codes are L2-normalised, outputs lie on the unit sphere. */
+  metric?: Metric;
+  /** `kmeans++` (default): codes are seeded from the first training batch(es); `random`: N(0, initStd²). */
+  init?: CodebookInit;
+  /** Std of random codes (and of the codes used before k-means initialisation). Default 1. */
+  initStd?: number;
+  /** Lloyd iterations after k-means++ seeding. Default 10. */
+  kmeansIterations?: number;
+  /** Training batches pooled before k-means init (more are pooled until there are K keys). Default 1. */
+  initBatches?: number;
+  /** Most keys used by k-means init (a seeded subsample above that). Default min(20000, max(1024, 16·K)). */
+  initSamples?: number;
+  /** Re-seed codes unused for this many training steps from current keys; 0 disables. Default 100. */
+  deadCodeSteps?: number;
+  /** SimVQ: codes = frozen basis · learned linear map (gradient updates only). Default false. */
+  simvq?: boolean;
+  /** Check keys for NaN/Inf in every `quantize` (one host read). Default true. */
+  checkFinite?: boolean;
+  /** Seed of every random choice (initial codes, k-means++, restarts). */
+  seed: number | string;
+}
+
+export interface QuantizeOptions {
+  /** [N] 1 = real item, 0 = padding: padding is left out of losses, statistics and code updates. */
+  mask?: tf.Tensor1D;
+  /** Record the batch for statistics, k-means init, EMA and dead-code restart. Default false. */
+  training?: boolean;
+}
+
+export interface QuantizeResult {
+  /** [N,G,d] straight-through: forward = codes, gradient → keys. */
+  quantized: tf.Tensor3D;
+  /** [N,G] int32 code index per item and group (into the shared codebook when `shared`). */
+  codes: tf.Tensor2D;
+  /** mean ||sg(k) − c||² over valid items, groups and dimensions; 0 under EMA updates. */
+  codebookLoss: tf.Scalar;
+  /** mean ||k − sg(c)||², NOT multiplied by beta (the caller adds beta·commitment). */
+  commitmentLoss: tf.Scalar;
+}
+
+export interface GroupStats {
+  /** Codes this group chooses from (K_g, or Σ K_g when shared). */
+  size: number;
+  /** [size] assignments per code since construction or `resetStats()` (training batches only). */
+  counts: Float64Array;
+  /** Σ counts. */
+  assignments: number;
+  /** exp(entropy of the code distribution): 1 = collapsed, `size` = uniform. 0 before any assignment. */
+  perplexity: number;
+  /** Fraction of the `size` codes this group never chose in the window (1 before any assignment). */
+  deadFraction: number;
+  /** Mean of ||k − c||/||k|| over the window's keys (NaN before any assignment). */
+  relativeError: number;
+  /** Mean of ||k − c||² / d over the window's keys (NaN before any assignment). */
+  meanSquaredError: number;
+  /** Codes of this group's codebook re-seeded by dead-code restart since construction. */
+  restarts: number;
+}
+
+interface ResolvedOptions {
+  dim: number;
+  codebookSizes: number[];
+  shared: boolean;
+  beta: number;
+  update: CodeUpdate;
+  decay: number;
+  eps: number;
+  metric: Metric;
+  init: CodebookInit;
+  initStd: number;
+  kmeansIterations: number;
+  initBatches: number;
+  initSamples: number | null;
+  deadCodeSteps: number;
+  simvq: boolean;
+  checkFinite: boolean;
+  seed: number | string;
+}
+
+/** Per-codebook batch kept for the deferred (outside-the-gradient) EMA / restart step. */
+interface PendingBatch {
+  keys: Float32Array; // [n*d] valid keys (normalised under cosine)
+  codes: Int32Array; // [n]
+  sqErr: Float64Array; // [n]
+  n: number;
+}
+
+interface WindowStats {
+  counts: Float64Array;
+  relErrSum: number;
+  relErrN: number;
+  sqErrSum: number;
+  sqErrN: number;
+}
+
+/** Internal hook so `VectorQuantizer` can name its weights without a group prefix. */
+export interface GroupedQuantizerInternals {
+  weightPrefix?: (codebook: number, shared: boolean) => string;
+  label?: string;
+}
+
+function resolveOptions(options: GroupedQuantizerOptions, label: string): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options must be an object.`);
+  }
+  const dim = checkPositiveInteger(options.dim, `${label}: options.dim`);
+  const sizes = options.codebookSizes;
+  if (!Array.isArray(sizes) || sizes.length === 0) {
+    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.codebookSizes must be a non-empty array of integers >= 1.`);
+  }
+  sizes.forEach((k, g) => checkPositiveInteger(k, `${label}: options.codebookSizes[${g}] (K of group ${g})`));
+  const beta = options.beta ?? 0.25;
+  if (!(beta >= 0) || !Number.isFinite(beta)) {
+    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.beta must be a finite number >= 0, got ${beta}.`);
+  }
+  const metric = options.metric ?? 'euclidean';
+  if (metric !== 'euclidean' && metric !== 'cosine') {
+    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.metric must be 'euclidean' or 'cosine', got ${String(metric)}.`);
+  }
+  const init = options.init ?? 'kmeans++';
+  if (init !== 'kmeans++' && init !== 'random') {
+    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.init must be 'kmeans++' or 'random', got ${String(init)}.`);
+  }
+  const kmeansIterations = options.kmeansIterations ?? 10;
+  if (!Number.isInteger(kmeansIterations) || kmeansIterations < 0) {
+    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.kmeansIterations must be an integer >= 0, got ${kmeansIterations}.`);
+  }
+  const initBatches = checkPositiveInteger(options.initBatches ?? 1, `${label}: options.initBatches`);
+  const initSamples = options.initSamples === undefined ? null : checkPositiveInteger(options.initSamples, `${label}: options.initSamples`);
+  const deadCodeSteps = options.deadCodeSteps ?? 100;
+  if (!Number.isInteger(deadCodeSteps) || deadCodeSteps < 0) {
+    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.deadCodeSteps must be an integer >= 0 (0 disables restart), got ${deadCodeSteps}.`);
+  }
+  if (options.seed === undefined || (typeof options.seed !== 'number' && typeof options.seed !== 'string')) {
+    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.seed (number or string) is required so runs are reproducible.`);
+  }
+  // The remaining fields are validated by the Codebook constructor.
+  return {
+    dim,
+    codebookSizes: [...sizes],
+    shared: options.shared ?? false,
+    beta,
+    update: options.update ?? 'gradient',
+    decay: options.decay ?? 0.99,
+    eps: options.eps ?? 1e-5,
+    metric,
+    init,
+    initStd: options.initStd ?? 1,
+    kmeansIterations,
+    initBatches,
+    initSamples,
+    deadCodeSteps,
+    simvq: options.simvq ?? false,
+    checkFinite: options.checkFinite ?? true,
+    seed: options.seed,
+  };
+}
+
+function l2normalize<T extends tf.Tensor>(x: T): T {
+  // Differentiable; the epsilon keeps an all-zero row at zero instead of NaN.
+  return tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-12))) as T;
+}
+
+function describeShape(t: { shape: number[] }): string {
+  return `[${t.shape.join(', ')}]`;
+}
+
+/**
+ * Key quantizer with one codebook per head group (each its own K — "multi-scale") or one shared
+ * codebook. `quantize` is a pure forward pass usable inside `optimizer.minimize`; the state
+ * changes of training (k-means++ init, EMA, statistics, dead-code restart) happen outside the
+ * gradient: k-means init and the deferred EMA/restart step of the previous training batch run at
+ * the start of a training `quantize`, before any code is read, or whenever `update()` is called
+ * (call it after the optimizer step to apply them at once).
+ */
+export class GroupedQuantizer {
+  readonly dim: number;
+  readonly groups: number;
+  readonly codebookSizes: readonly number[];
+  readonly shared: boolean;
+  /** Commitment weight for the caller: loss += beta · commitmentLoss. */
+  readonly beta: number;
+  /** How codes learn: 'gradient' or 'ema' (options.update). */
+  readonly codeUpdate: CodeUpdate;
+  readonly metric: Metric;
+  readonly config: Readonly<ResolvedOptions>;
+
+  private readonly label: string;
+  private readonly codebooks: Codebook[];
+  private readonly rng: Rng;
+  private readonly weightPrefix: (codebook: number, shared: boolean) => string;
+  private step = 0;
+  private readonly lastUsed: Int32Array[]; // per codebook, step each code was last chosen
+  private readonly restartCounts: number[]; // per codebook
+  private windows: WindowStats[]; // per group
+  private pending: PendingBatch[] | null = null; // per codebook
+  private initBuffers: Array<{ chunks: Float32Array[]; n: number; batches: number }>;
+  private disposed = false;
+
+  constructor(options: GroupedQuantizerOptions, internals: GroupedQuantizerInternals = {}) {
+    this.label = internals.label ?? 'GroupedQuantizer';
+    const o = resolveOptions(options, this.label);
+    this.config = o;
+    this.dim = o.dim;
+    this.groups = o.codebookSizes.length;
+    this.codebookSizes = Object.freeze([...o.codebookSizes]);
+    this.shared = o.shared;
+    this.beta = o.beta;
+    this.codeUpdate = o.update;
+    this.metric = o.metric;
+    this.weightPrefix = internals.weightPrefix ?? ((cb, shared) => (shared ? 'shared/' : `group${cb}/`));
+    this.rng = createRng(o.seed);
+    const sizes = o.shared ? [o.codebookSizes.reduce((a, b) => a + b, 0)] : o.codebookSizes;
+    this.codebooks = [];
+    try {
+      sizes.forEach((size, cb) => {
+        this.codebooks.push(
+          new Codebook({
+            size,
+            dim: o.dim,
+            seed: this.rng.uint32(),
+            update: o.update,
+            decay: o.decay,
+            eps: o.eps,
+            simvq: o.simvq,
+            initStd: o.initStd,
+            name: `${this.label} ${o.shared ? 'shared codebook' : `group ${cb} codebook`}`,
+          }),
+        );
+      });
+    } catch (error) {
+      this.codebooks.forEach((c) => c.dispose());
+      throw error;
+    }
+    this.lastUsed = sizes.map((k) => new Int32Array(k));
+    this.restartCounts = sizes.map(() => 0);
+    this.windows = this.freshWindows();
+    this.initBuffers = sizes.map(() => ({ chunks: [], n: 0, batches: 0 }));
+    if (o.init === 'random') this.codebooks.forEach((c) => (c.initialized = true));
+  }
+
+  private freshWindows(): WindowStats[] {
+    return Array.from({ length: this.groups }, (_, g) => ({
+      counts: new Float64Array(this.codebookOf(g).size),
+      relErrSum: 0,
+      relErrN: 0,
+      sqErrSum: 0,
+      sqErrN: 0,
+    }));
+  }
+
+  private codebookOf(g: number): Codebook {
+    return this.codebooks[this.shared ? 0 : g]!;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new VqlQuantizerError('DISPOSED', `${this.label}: used after dispose().`);
+  }
+
+  private checkGroup(g: unknown, where: string): number {
+    if (typeof g !== 'number' || !Number.isInteger(g) || g < 0 || g >= this.groups) {
+      throw new VqlQuantizerError('INVALID_ARGUMENT', `${this.label}.${where}: group must be an integer in [0, ${this.groups - 1}], got ${String(g)}.`);
+    }
+    return g;
+  }
+
+  /** True once every codebook has its k-means++ (or random / loaded) initial codes. */
+  get initialized(): boolean {
+    return this.codebooks.every((c) => c.initialized);
+  }
+
+  /** Training steps recorded so far. */
+  get steps(): number {
+    return this.step;
+  }
+
+  private validateKeys(keys: tf.Tensor3D, mask: tf.Tensor1D | undefined, where: string): { n: number; maskHost: Float32Array | null } {
+    if (!(keys instanceof tf.Tensor)) {
+      throw new VqlQuantizerError('INVALID_ARGUMENT', `${this.label}.${where}: keys must be a tfjs Tensor of shape [N, ${this.groups}, ${this.dim}].`);
+    }
+    if (keys.rank !== 3 || keys.shape[1] !== this.groups || keys.shape[2] !== this.dim) {
+      throw new VqlQuantizerError(
+        'DIMENSION_MISMATCH',
+        `${this.label}.${where}: keys must have shape [N, ${this.groups}, ${this.dim}] (N items, G=${this.groups} groups, d=${this.dim}), got ${describeShape(keys)}.`,
+      );
+    }
+    if (keys.dtype !== 'float32') {
+      throw new VqlQuantizerError('INVALID_ARGUMENT', `${this.label}.${where}: keys must be float32, got ${keys.dtype}.`);
+    }
+    const n = keys.shape[0];
+    let maskHost: Float32Array | null = null;
+    if (mask !== undefined) {
+      if (!(mask instanceof tf.Tensor) || mask.rank !== 1 || mask.shape[0] !== n) {
+        throw new VqlQuantizerError('DIMENSION_MISMATCH', `${this.label}.${where}: mask must have shape [${n}] (one entry per item of keys), got ${mask instanceof tf.Tensor ? describeShape(mask) : typeof mask}.`);
+      }
+      maskHost = Float32Array.from(mask.dataSync() as ArrayLike<number>);
+      for (let i = 0; i < n; i++) {
+        if (maskHost[i] !== 0 && maskHost[i] !== 1) {
+          throw new VqlQuantizerError('INVALID_MASK', `${this.label}.${where}: mask must hold 0 (padding) or 1 (item), got ${maskHost[i]} at index ${i}.`);
+        }
+      }
+    }
+    return { n, maskHost };
+  }
+
+  private checkFiniteHost(values: Float32Array, where: string): void {
+    const g = this.groups;
+    const d = this.dim;
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]!)) {
+        const item = Math.floor(i / (g * d));
+        const group = Math.floor(i / d) % g;
+        throw new VqlQuantizerError(
+          'NON_FINITE_KEYS',
+          `${this.label}.${where}: keys[${item}, ${group}, ${i % d}] is ${values[i]} (keys must be finite; check the key projection and its inputs).`,
+        );
+      }
+    }
+  }
+
+  /** Valid keys of codebook `cb` as a compact [m*d] array (normalised under cosine). */
+  private gatherValid(keysHost: Float32Array, n: number, maskHost: Float32Array | null, cb: number): { keys: Float32Array; m: number } {
+    const g = this.groups;
+    const d = this.dim;
+    const groups = this.shared ? Array.from({ length: g }, (_, i) => i) : [cb];
+    let valid = 0;
+    for (let i = 0; i < n; i++) if (maskHost === null || maskHost[i] === 1) valid++;
+    const m = valid * groups.length;
+    const out = new Float32Array(m * d);
+    let r = 0;
+    // Item-major, then group: the same order as the flattened [N*G] codes of the shared path.
+    for (let i = 0; i < n; i++) {
+      if (maskHost !== null && maskHost[i] !== 1) continue;
+      for (const gg of groups) {
+        out.set(keysHost.subarray((i * g + gg) * d, (i * g + gg + 1) * d), r * d);
+        r++;
+      }
+    }
+    if (this.metric === 'cosine') normalizeRowsInPlace(out, m, d);
+    return { keys: out, m };
+  }
+
+  private initSampleLimit(k: number): number {
+    return this.config.initSamples ?? Math.min(20000, Math.max(1024, 16 * k));
+  }
+
+  private runInit(cb: number, points: Float32Array, m: number): void {
+    const codebook = this.codebooks[cb]!;
+    const d = this.dim;
+    const limit = this.initSampleLimit(codebook.size);
+    let sample = points;
+    let count = m;
+    if (m > limit) {
+      // Seeded subsample without replacement (partial Fisher–Yates).
+      const idx = new Int32Array(m);
+      for (let i = 0; i < m; i++) idx[i] = i;
+      sample = new Float32Array(limit * d);
+      for (let i = 0; i < limit; i++) {
+        const j = i + this.rng.int(m - i);
+        const t = idx[i]!;
+        idx[i] = idx[j]!;
+        idx[j] = t;
+        sample.set(points.subarray(idx[i]! * d, idx[i]! * d + d), i * d);
+      }
+      count = limit;
+    }
+    codebook.initializeFrom(sample, count, this.rng.fork(), this.config.kmeansIterations);
+    if (this.metric === 'cosine') {
+      // Centres of unit vectors are shorter than 1; codes are compared after normalisation anyway.
+      const v = normalizeRowsInPlace(codebook.values(), codebook.size, d);
+      const w: Record<string, tf.Tensor> = {};
+      const own = codebook.getWeights('');
+      try {
+        if (codebook.simvq) {
+          w['basis'] = tf.tensor2d(v, [codebook.size, d]);
+          w['linear'] = own['linear']!;
+        } else {
+          w['codes'] = tf.tensor2d(v, [codebook.size, d]);
+          if (own['emaCount'] !== undefined) w['emaCount'] = own['emaCount'];
+          if (own['emaSum'] !== undefined) {
+            const counts = own['emaCount']!.dataSync();
+            const sums = new Float32Array(codebook.size * d);
+            for (let j = 0; j < codebook.size; j++) for (let t = 0; t < d; t++) sums[j * d + t] = v[j * d + t]! * counts[j]!;
+            w['emaSum'] = tf.tensor2d(sums, [codebook.size, d]);
+          }
+        }
+        codebook.setWeights(w);
+      } finally {
+        tf.dispose([...Object.values(own), ...Object.values(w)]);
+      }
+    }
+    this.lastUsed[cb]!.fill(this.step);
+  }
+
+  private collectInit(keysHost: Float32Array, n: number, maskHost: Float32Array | null): void {
+    this.codebooks.forEach((codebook, cb) => {
+      if (codebook.initialized) return;
+      const buffer = this.initBuffers[cb]!;
+      const { keys, m } = this.gatherValid(keysHost, n, maskHost, cb);
+      const limit = this.initSampleLimit(codebook.size);
+      // Keep up to 4× the sample limit; the subsample in runInit then draws from all of them.
+      const room = 4 * limit - buffer.n;
+      if (room > 0 && m > 0) {
+        const take = Math.min(room, m);
+        buffer.chunks.push(keys.slice(0, take * this.dim));
+        buffer.n += take;
+      }
+      buffer.batches++;
+      if (buffer.batches >= this.config.initBatches && buffer.n >= codebook.size) {
+        const all = new Float32Array(buffer.n * this.dim);
+        let o = 0;
+        for (const c of buffer.chunks) {
+          all.set(c, o);
+          o += c.length;
+        }
+        this.initBuffers[cb] = { chunks: [], n: 0, batches: 0 };
+        this.runInit(cb, all, buffer.n);
+      }
+    });
+  }
+
+  /**
+   * Runs k-means++ initialisation now on the given keys (all valid items pooled), replacing the
+   * current codes of every codebook. Outside the gradient tape only.
+   */
+  initialize(keys: tf.Tensor3D, options: { mask?: tf.Tensor1D } = {}): void {
+    this.checkAlive();
+    const { n, maskHost } = this.validateKeys(keys, options.mask, 'initialize');
+    const keysHost = keys.dataSync() as Float32Array;
+    this.checkFiniteHost(keysHost, 'initialize');
+    this.codebooks.forEach((_, cb) => {
+      const { keys: pts, m } = this.gatherValid(keysHost, n, maskHost, cb);
+      if (m === 0) {
+        throw new VqlQuantizerError('INVALID_ARGUMENT', `${this.label}.initialize: keys hold no valid (unmasked) item.`);
+      }
+      this.initBuffers[cb] = { chunks: [], n: 0, batches: 0 };
+      this.runInit(cb, pts, m);
+    });
+  }
+
+  /**
+   * Nearest-code quantization of keys [N,G,d]. Differentiable: gradients reach the keys through
+   * the straight-through output and the codes through `codebookLoss`; the argmin has none.
+   */
+  quantize(keys: tf.Tensor3D, options: QuantizeOptions = {}): QuantizeResult {
+    this.checkAlive();
+    const training = options.training ?? false;
+    const { n, maskHost } = this.validateKeys(keys, options.mask, 'quantize');
+    const g = this.groups;
+    const d = this.dim;
+    let keysHost: Float32Array | null = null;
+    if (training || this.config.checkFinite) {
+      keysHost = keys.dataSync() as Float32Array;
+      this.checkFiniteHost(keysHost, 'quantize');
+    }
+    if (training) {
+      // Variable writes happen here, before the codebooks are read by this forward pass.
+      this.applyPending();
+      this.collectInit(keysHost!, n, maskHost);
+    }
+    let valid = n;
+    if (maskHost !== null) {
+      valid = 0;
+      for (let i = 0; i < n; i++) valid += maskHost[i]!;
+    }
+    const denominator = Math.max(1, valid * g * d);
+    const codesHost = new Int32Array(n * g);
+    const result = tf.tidy(() => {
+      const weight = options.mask === undefined ? null : tf.reshape(tf.cast(options.mask, 'float32'), [n, 1]);
+      let cbSum: tf.Scalar = tf.scalar(0);
+      let cmSum: tf.Scalar = tf.scalar(0);
+      const part = (k2: tf.Tensor2D, codebook: Codebook, w: tf.Tensor | null): { q: tf.Tensor2D; z: Int32Array } => {
+        let c = codebook.effective();
+        let k = k2;
+        if (this.metric === 'cosine') {
+          k = l2normalize(k);
+          c = l2normalize(c);
+        }
+        const z = nearestCodes(k, c);
+        const cz = gatherRows(c, z);
+        const cbErr = tf.square(tf.sub(stopGradient(k), cz));
+        const cmErr = tf.square(tf.sub(k, stopGradient(cz)));
+        cbSum = tf.add(cbSum, tf.sum(w === null ? cbErr : tf.mul(cbErr, w)));
+        cmSum = tf.add(cmSum, tf.sum(w === null ? cmErr : tf.mul(cmErr, w)));
+        return { q: straightThrough(k, cz), z };
+      };
+      let quantized: tf.Tensor3D;
+      if (this.shared) {
+        const wAll = weight === null ? null : tf.reshape(tf.tile(weight, [1, g]), [n * g, 1]);
+        const { q, z } = part(tf.reshape(keys, [n * g, d]), this.codebooks[0]!, wAll);
+        codesHost.set(z);
+        quantized = tf.reshape(q, [n, g, d]);
+      } else {
+        const perGroup = g === 1 ? [tf.reshape(keys, [n, d]) as tf.Tensor2D] : (tf.unstack(keys, 1) as tf.Tensor2D[]);
+        const qs = perGroup.map((k2, gg) => {
+          const { q, z } = part(k2, this.codebooks[gg]!, weight);
+          for (let i = 0; i < n; i++) codesHost[i * g + gg] = z[i]!;
+          return q;
+        });
+        quantized = (g === 1 ? tf.reshape(qs[0]!, [n, 1, d]) : tf.stack(qs, 1)) as tf.Tensor3D;
+      }
+      const codebookLoss = this.codeUpdate === 'ema' ? tf.scalar(0) : tf.div(cbSum, denominator);
+      return {
+        quantized,
+        codes: tf.tensor2d(codesHost, [n, g], 'int32'),
+        codebookLoss: codebookLoss as tf.Scalar,
+        commitmentLoss: tf.div(cmSum, denominator) as tf.Scalar,
+      };
+    });
+    if (training) this.record(keysHost!, n, maskHost, codesHost);
+    return result;
+  }
+
+  /** Statistics and the deferred EMA/restart batch of one training step (host only). */
+  private record(keysHost: Float32Array, n: number, maskHost: Float32Array | null, codesHost: Int32Array): void {
+    const g = this.groups;
+    const d = this.dim;
+    this.step++;
+    const pending: PendingBatch[] = [];
+    this.codebooks.forEach((codebook, cb) => {
+      const { keys, m } = this.gatherValid(keysHost, n, maskHost, cb);
+      let values = codebook.values();
+      if (this.metric === 'cosine') values = normalizeRowsInPlace(values, codebook.size, d);
+      const groups = this.shared ? Array.from({ length: g }, (_, i) => i) : [cb];
+      const codes = new Int32Array(m);
+      const sqErr = new Float64Array(m);
+      const used = this.lastUsed[cb]!;
+      let r = 0;
+      for (let i = 0; i < n; i++) {
+        if (maskHost !== null && maskHost[i] !== 1) continue;
+        for (const gg of groups) {
+          const z = codesHost[i * g + gg]!;
+          codes[r] = z;
+          used[z] = this.step;
+          let err = 0;
+          let norm = 0;
+          for (let t = 0; t < d; t++) {
+            const kv = keys[r * d + t]!;
+            const diff = kv - values[z * d + t]!;
+            err += diff * diff;
+            norm += kv * kv;
+          }
+          sqErr[r] = err;
+          const w = this.windows[gg]!;
+          w.counts[z] = w.counts[z]! + 1;
+          w.sqErrSum += err / d;
+          w.sqErrN++;
+          if (norm > 0) {
+            w.relErrSum += Math.sqrt(err / norm);
+            w.relErrN++;
+          }
+          r++;
+        }
+      }
+      pending.push({ keys, codes, sqErr, n: m });
+    });
+    this.pending = pending;
+  }
+
+  /**
+   * Applies the EMA code update and dead-code restart of the last training batch now (they are
+   * otherwise applied at the start of the next training `quantize`). Call it outside any
+   * gradient tape, e.g. after `optimizer.minimize`. Returns the number of re-seeded codes.
+   */
+  update(): number {
+    this.checkAlive();
+    return this.applyPending();
+  }
+
+  private applyPending(): number {
+    const pending = this.pending;
+    if (pending === null) return 0;
+    this.pending = null;
+    let restarted = 0;
+    this.codebooks.forEach((codebook, cb) => {
+      const batch = pending[cb]!;
+      if (codebook.update === 'ema' && batch.n > 0) codebook.emaUpdate(batch.keys, batch.codes, batch.n);
+      if (this.config.deadCodeSteps > 0 && codebook.initialized && batch.n > 0) {
+        restarted += this.restartDead(cb, batch);
+      }
+    });
+    return restarted;
+  }
+
+  private restartDead(cb: number, batch: PendingBatch): number {
+    const used = this.lastUsed[cb]!;
+    const dead: number[] = [];
+    for (let j = 0; j < used.length; j++) if (this.step - used[j]! >= this.config.deadCodeSteps) dead.push(j);
+    if (dead.length === 0) return 0;
+    const d = this.dim;
+    // Replacements drawn ∝ squared error (k-means++ style): dead codes move to badly served keys.
+    const weights = Float64Array.from(batch.sqErr);
+    const take = Math.min(dead.length, batch.n);
+    const vectors = new Float32Array(take * d);
+    for (let i = 0; i < take; i++) {
+      let total = 0;
+      for (let r = 0; r < batch.n; r++) total += weights[r]!;
+      let pick = -1;
+      if (total > 0) {
+        let u = this.rng.next() * total;
+        for (let r = 0; r < batch.n; r++) {
+          if (weights[r]! <= 0) continue;
+          u -= weights[r]!;
+          pick = r;
+          if (u < 0) break;
+        }
+      } else {
+        pick = this.rng.int(batch.n);
+      }
+      weights[pick] = 0;
+      vectors.set(batch.keys.subarray(pick * d, pick * d + d), i * d);
+    }
+    const chosen = dead.slice(0, take);
+    const done = this.codebooks[cb]!.restart(chosen, vectors);
+    for (const j of chosen) used[j] = this.step;
+    this.restartCounts[cb] = this.restartCounts[cb]! + done;
+    return done;
+  }
+
+  /** Usage statistics per group since construction or the last `resetStats()`. */
+  stats(): GroupStats[] {
+    this.checkAlive();
+    return this.windows.map((w, g) => {
+      const size = w.counts.length;
+      let total = 0;
+      let unused = 0;
+      for (let j = 0; j < size; j++) {
+        total += w.counts[j]!;
+        if (w.counts[j] === 0) unused++;
+      }
+      let entropy = 0;
+      if (total > 0) {
+        for (let j = 0; j < size; j++) {
+          const p = w.counts[j]! / total;
+          if (p > 0) entropy -= p * Math.log(p);
+        }
+      }
+      return {
+        size,
+        counts: Float64Array.from(w.counts),
+        assignments: total,
+        perplexity: total > 0 ? Math.exp(entropy) : 0,
+        deadFraction: unused / size,
+        relativeError: w.relErrN > 0 ? w.relErrSum / w.relErrN : Number.NaN,
+        meanSquaredError: w.sqErrN > 0 ? w.sqErrSum / w.sqErrN : Number.NaN,
+        restarts: this.restartCounts[this.shared ? 0 : g]!,
+      };
+    });
+  }
+
+  /** Starts a new statistics window (counts, errors); restart bookkeeping is kept. */
+  resetStats(): void {
+    this.checkAlive();
+    this.windows = this.freshWindows();
+  }
+
+  /** Effective codes [K*d] group `g` chooses from (the whole shared codebook when `shared`). */
+  codebookValues(g: number): Float32Array {
+    this.checkAlive();
+    const group = this.checkGroup(g, 'codebookValues');
+    const codebook = this.codebookOf(group);
+    const values = codebook.values();
+    return this.metric === 'cosine' ? normalizeRowsInPlace(values, codebook.size, this.dim) : values;
+  }
+
+  /**
+   * Nearest codes of `keys` ([n*d] row-major, keys of group `g`) on plain typed arrays — the
+   * serving path, no tfjs gradient machinery. Same codes as `quantize` up to float ties.
+   */
+  assign(keys: Float32Array, g: number): Int32Array {
+    this.checkAlive();
+    const group = this.checkGroup(g, 'assign');
+    const d = this.dim;
+    if (!(keys instanceof Float32Array)) {
+      throw new VqlQuantizerError('INVALID_ARGUMENT', `${this.label}.assign: keys must be a Float32Array of n*${d} values.`);
+    }
+    if (keys.length % d !== 0) {
+      throw new VqlQuantizerError('DIMENSION_MISMATCH', `${this.label}.assign: keys has ${keys.length} values, not a multiple of dim=${d}.`);
+    }
+    const n = keys.length / d;
+    for (let i = 0; i < keys.length; i++) {
+      if (!Number.isFinite(keys[i]!)) {
+        throw new VqlQuantizerError('NON_FINITE_KEYS', `${this.label}.assign: key ${Math.floor(i / d)} has ${keys[i]} at dimension ${i % d}.`);
+      }
+    }
+    const codebook = this.codebookOf(group);
+    const codes = this.codebookValues(group);
+    const input = this.metric === 'cosine' ? normalizeRowsInPlace(Float32Array.from(keys), n, d) : keys;
+    const out = new Int32Array(n);
+    nearestCodesHost(input, n, codes, codebook.size, d, out);
+    return out;
+  }
+
+  trainableVariables(): tf.Variable[] {
+    this.checkAlive();
+    return this.codebooks.flatMap((c) => c.trainableVariables());
+  }
+
+  /** Named copies of every codebook weight (`group{g}/codes`, … or `shared/…`); caller disposes. */
+  getWeights(): Record<string, tf.Tensor> {
+    this.checkAlive();
+    const out: Record<string, tf.Tensor> = {};
+    this.codebooks.forEach((c, cb) => Object.assign(out, c.getWeights(this.weightPrefix(cb, this.shared))));
+    return out;
+  }
+
+  /** Loads `getWeights()` output (other names are ignored); marks codebooks initialised. */
+  setWeights(weights: Record<string, tf.Tensor>): void {
+    this.checkAlive();
+    if (weights === null || typeof weights !== 'object') {
+      throw new VqlQuantizerError('INVALID_ARGUMENT', `${this.label}.setWeights: weights must be a record of named tensors.`);
+    }
+    // Validate everything before writing anything, so a bad map leaves the quantizer unchanged.
+    this.codebooks.forEach((c, cb) => {
+      const prefix = this.weightPrefix(cb, this.shared);
+      for (const name of c.weightNames()) {
+        if (!(weights[`${prefix}${name}`] instanceof tf.Tensor)) {
+          throw new VqlQuantizerError('MISSING_WEIGHT', `${this.label}.setWeights: missing tensor "${prefix}${name}".`);
+        }
+      }
+    });
+    this.codebooks.forEach((c, cb) => c.setWeights(weights, this.weightPrefix(cb, this.shared)));
+    this.pending = null;
+    this.initBuffers = this.codebooks.map(() => ({ chunks: [], n: 0, batches: 0 }));
+    this.lastUsed.forEach((u) => u.fill(this.step));
+  }
+
+  /** SHA-256 of the effective code values (and the metric), stable across runs and backends. */
+  fingerprint(): string {
+    this.checkAlive();
+    const tensors: Record<string, tf.Tensor> = {};
+    const names = this.shared ? ['shared'] : this.codebooks.map((_, cb) => `group${cb}`);
+    this.codebooks.forEach((c, cb) => {
+      let v = c.values();
+      if (this.metric === 'cosine') v = normalizeRowsInPlace(v, c.size, this.dim);
+      tensors[`${this.metric}/${names[cb]}`] = tf.tensor2d(v, [c.size, this.dim]);
+    });
+    try {
+      return weightsFingerprint(tensors);
+    } finally {
+      tf.dispose(Object.values(tensors));
+    }
+  }
+
+  /** Config as JSON (what `save` stores and `load` rebuilds from). */
+  toJSON(): { [key: string]: JsonValue } {
+    const { initSamples, ...rest } = this.config;
+    return { ...rest, codebookSizes: [...this.config.codebookSizes], ...(initSamples === null ? {} : { initSamples }) };
+  }
+
+  /** Writes config + weights with `saveWeights` (tfjs model.json + weights.bin). */
+  async save(dir: string): Promise<{ fingerprint: string; bytes: number }> {
+    this.checkAlive();
+    const weights = this.getWeights();
+    try {
+      const meta = { kind: 'GroupedQuantizer', config: this.toJSON(), codesFingerprint: this.fingerprint() };
+      return await saveWeights(dir, weights, meta);
+    } finally {
+      tf.dispose(Object.values(weights));
+    }
+  }
+
+  /** Rebuilds a quantizer written by `save`; throws naming the directory when it is not one. */
+  static async load(dir: string): Promise<GroupedQuantizer> {
+    const loaded = await loadWeights(dir);
+    try {
+      const meta = loaded.meta as { kind?: unknown; config?: unknown; codesFingerprint?: unknown };
+      if (meta.kind !== 'GroupedQuantizer' || meta.config === null || typeof meta.config !== 'object') {
+        throw new VqlQuantizerError('CORRUPT_FILE', `GroupedQuantizer.load: ${dir}/model.json was not written by GroupedQuantizer.save (meta.kind = ${String(meta.kind)}).`);
+      }
+      const q = new GroupedQuantizer(meta.config as unknown as GroupedQuantizerOptions);
+      try {
+        q.setWeights(loaded.tensors);
+        if (typeof meta.codesFingerprint === 'string' && meta.codesFingerprint !== q.fingerprint()) {
+          throw new VqlQuantizerError('FINGERPRINT_MISMATCH', `GroupedQuantizer.load: codes in ${dir} do not match the fingerprint recorded in its model.json.`);
+        }
+      } catch (error) {
+        q.dispose();
+        throw error;
+      }
+      return q;
+    } finally {
+      tf.dispose(Object.values(loaded.tensors));
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.codebooks.forEach((c) => c.dispose());
+  }
+}
