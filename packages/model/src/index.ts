@@ -1,0 +1,36 @@
+export { VqlModelError } from './errors.js';
+export {
+  registerInterestModule,
+  createInterestModule,
+  interestModuleKinds,
+  checkInterestOutput,
+} from './interest-module.js';
+export { takeWeight } from './take-weight.js';
+export type {
+  InterestModule,
+  InterestModuleConfig,
+  InterestModuleFactory,
+  InterestBuildContext,
+  InterestInputs,
+  InterestOutput,
+  InterestStats,
+  InterestHostBatch,
+} from './interest-module.js';
+export { gatherRows } from './gather-rows.js';
+export { FullTargetAttention } from './full-target-attention.js';
+export type { FullTargetAttentionOptions } from './full-target-attention.js';
+export { DEFAULT_KERNEL } from './target-attention-base.js';
+export type { TargetAttentionOptions } from './target-attention-base.js';
+export { prepareBatch, validateBatch, applyHistoryWindow } from './batch-adapter.js';
+export type { PreparedBatch, CtrBatchLike, AdapterOptions, AdapterFeature } from './batch-adapter.js';
+export { makeInterestInputs } from './interest-inputs.js';
+export type { EmbeddedBatch } from './interest-inputs.js';
+export { VqlAttention } from './vql-attention.js';
+export type { VqlAttentionOptions, VqlQuantizerOptions } from './vql-attention.js';
+export { CtrModel } from './ctr-model.js';
+export type { CtrModelConfig, CtrContextOptions, ResolvedCtrModelConfig, CtrForward } from './ctr-model.js';
+export { Trainer, evaluateModel, predictSamples, formatEpoch } from './trainer.js';
+export type { TrainerOptions, TrainResult, EpochRecord, EvalMetrics } from './trainer.js';
+export { exportModel, importModel } from './model-io.js';
+export type { ExportResult, ImportResult } from './model-io.js';
+export { VqlServingParts } from './vql-serving.js';

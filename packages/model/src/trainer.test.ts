@@ -1,0 +1,95 @@
+import { batches, generateSynthetic } from '@vql/data';
+import type { CtrBatch } from '@vql/data';
+import { tinySyntheticConfig } from '@vql/data/testing';
+import { initBackend, tf } from '@vql/runtime';
+import { assertNoTensorLeak } from '@vql/runtime/testing';
+import { CtrModel } from './ctr-model.js';
+import type { CtrModelConfig } from './ctr-model.js';
+import { Trainer, evaluateModel } from './trainer.js';
+
+const ds = generateSynthetic(tinySyntheticConfig);
+const vql = { kind: 'vql', heads: 2, groups: 2, headDim: 4, codebookSizes: [8, 16] };
+
+function modelConfig(extra: Partial<CtrModelConfig> = {}): CtrModelConfig {
+  return { numItems: ds.schema.numItems, embeddingDim: 8, contextFeatures: ds.schema.context, interest: vql, tower: [16], seed: 5, ...extra };
+}
+
+function firstBatch(size = 32, maxLen = 48): CtrBatch {
+  return batches(ds.samples.train, { batchSize: size, maxLen })[Symbol.iterator]().next().value!;
+}
+
+beforeAll(async () => {
+  await initBackend();
+});
+
+describe('Trainer', () => {
+  it('logs one line per epoch with loss, AUC, GAUC, LogLoss, samples/s and perplexity; same seed ⇒ same metrics', () => {
+    const run = (): { lines: string[]; aucs: number[]; fingerprint: string } => {
+      const model = new CtrModel(modelConfig());
+      const lines: string[] = [];
+      const trainer = new Trainer(model, { maxLen: 48, batchSize: 64, epochs: 2, learningRate: 5e-3, seed: 9, log: (l) => lines.push(l), progress: false, restoreBest: false });
+      const result = trainer.fit(ds.samples.train, ds.samples.valid);
+      const out = { lines, aucs: result.epochs.map((e) => e.valid.auc), fingerprint: model.fingerprint() };
+      expect(result.epochs.map((e) => e.steps)).toEqual([4, 4]);
+      trainer.dispose();
+      model.dispose();
+      return out;
+    };
+    const a = run();
+    const b = run();
+    expect(a.lines).toHaveLength(2);
+    expect(a.lines[0]).toMatch(/^epoch 1\/2 \| loss \d\.\d{4} \(bce \d\.\d{4} aux \d\.\d{4}\) \| valid AUC 0\.\d{4} GAUC (\d\.\d{4}|n\/a) LogLoss \d\.\d{4} \| \d+ samples\/s \| perplexity \d+\.\d$/);
+    expect(b.aucs).toEqual(a.aucs);
+    expect(b.fingerprint).toBe(a.fingerprint);
+  });
+
+  it('does not leak tensors per step or per epoch', async () => {
+    const model = new CtrModel(modelConfig({ shortTerm: 5 }));
+    const trainer = new Trainer(model, { maxLen: 32, batchSize: 64, epochs: 1, seed: 1, log: () => undefined, progress: false });
+    const batch = firstBatch(16, 32);
+    await assertNoTensorLeak(() => trainer.trainStep(batch), { label: 'trainStep' });
+    trainer.fit(ds.samples.train, ds.samples.valid);
+    const afterOne = tf.memory().numTensors;
+    trainer.fit(ds.samples.train, ds.samples.valid);
+    trainer.fit(ds.samples.train, ds.samples.valid);
+    expect(tf.memory().numTensors).toBe(afterOne);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('stops on a NaN loss with the step number and leaves the weights untouched', () => {
+    const model = new CtrModel(modelConfig({ interest: { kind: 'full-attention', heads: 2, headDim: 4 } }));
+    const trainer = new Trainer(model, { maxLen: 32, batchSize: 64, epochs: 1, seed: 1, log: () => undefined, progress: false });
+    trainer.trainStep(firstBatch(16, 32));
+    const bias = model.getWeights()['tower/1/bias'] as tf.Variable;
+    bias.assign(tf.tensor1d([Number.NaN]));
+    const before = Array.from(model.getWeights()['items/embedding']!.dataSync());
+    expect(() => trainer.fit(ds.samples.train, ds.samples.valid)).toThrow(/Training loss is NaN at epoch 1, step 1 \(global step 2\).*stopped before the update/);
+    expect(Array.from(model.getWeights()['items/embedding']!.dataSync())).toEqual(before);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('stops early when validation AUC stops improving and restores the best epoch', () => {
+    const model = new CtrModel(modelConfig({ interest: { kind: 'full-attention', heads: 2, headDim: 4 } }));
+    const lines: string[] = [];
+    // A large learning rate overfits the 256 training samples within a few epochs.
+    const trainer = new Trainer(model, { maxLen: 32, batchSize: 32, epochs: 12, learningRate: 0.05, patience: 1, seed: 2, log: (l) => lines.push(l), progress: false });
+    const r = trainer.fit(ds.samples.train, ds.samples.valid);
+    expect(r.stoppedEarly).toBe(true);
+    expect(r.epochs.length).toBe(r.bestEpoch + 1);
+    expect(lines.at(-1)).toMatch(new RegExp(`restored the weights of epoch ${r.bestEpoch}`));
+    // The restored weights score the validation set exactly as the best epoch did.
+    expect(evaluateModel(model, ds.samples.valid, { maxLen: 32 }).auc).toBeCloseTo(r.best.auc, 10);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('validates its options', () => {
+    const model = new CtrModel(modelConfig());
+    expect(() => new Trainer(model, { maxLen: 0, seed: 1 })).toThrow(/options\.maxLen must be a positive integer, got 0/);
+    expect(() => new Trainer(model, { maxLen: 8, seed: Number.NaN })).toThrow(/options\.seed must be a finite number/);
+    expect(() => new Trainer(model, { maxLen: 8, seed: 1, learningRate: -1 })).toThrow(/options\.learningRate must be a finite number > 0/);
+    model.dispose();
+  });
+});

@@ -1,0 +1,304 @@
+import { SingleBar } from 'cli-progress';
+import { batchCount, batches } from '@vql/data';
+import type { CtrSampleSet } from '@vql/data';
+import { auc, gaucDetail, logLoss } from '@vql/metrics';
+import { createRng, tf } from '@vql/runtime';
+import type { Tensor } from '@vql/runtime';
+import type { CtrBatchLike } from './batch-adapter.js';
+import type { CtrModel } from './ctr-model.js';
+import { VqlModelError } from './errors.js';
+import type { InterestStats } from './interest-module.js';
+
+export interface TrainerOptions {
+  /** L: newest behaviours per sample the batches carry (the model's historyWindow may cut further). */
+  maxLen: number;
+  /** Default 256. */
+  batchSize?: number;
+  /** Default 10. */
+  epochs?: number;
+  /** Adam learning rate. Default 1e-3. */
+  learningRate?: number;
+  /** Epochs without a validation-AUC gain ≥ minDelta before stopping. Default 2. */
+  patience?: number;
+  /** Default 1e-4. */
+  minDelta?: number;
+  /** Clip the global gradient norm to this value (null: no clipping). Default null. */
+  clipNorm?: number | null;
+  /** Put the best epoch's weights back at the end. Default true. */
+  restoreBest?: boolean;
+  /** Batch size for validation. Default 1024. */
+  evalBatchSize?: number;
+  /** Seed of the shuffling order (epoch e uses a stream forked e times). */
+  seed: number;
+  /** Receives one line per epoch. Default: written to stderr. */
+  log?: (line: string) => void;
+  /** Progress bar: 'auto' (default) shows one only when stderr is a TTY. */
+  progress?: boolean | 'auto';
+}
+
+export interface EvalMetrics {
+  auc: number;
+  /** Per-user AUC weighted by samples; NaN when no user has both classes. */
+  gauc: number;
+  logLoss: number;
+  /** Users with both classes that entered GAUC. */
+  gaucUsers: number;
+  samples: number;
+}
+
+export interface EpochRecord {
+  epoch: number; // 1-based
+  steps: number;
+  /** Mean training loss (BCE + λ·aux), BCE and aux over the epoch's steps. */
+  loss: number;
+  bce: number;
+  aux: number;
+  valid: EvalMetrics;
+  samplesPerSecond: number;
+  trainSeconds: number;
+  stats: InterestStats;
+}
+
+export interface TrainResult {
+  epochs: EpochRecord[];
+  bestEpoch: number;
+  best: EvalMetrics;
+  stoppedEarly: boolean;
+  steps: number;
+}
+
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.${name} must be a positive integer, got ${JSON.stringify(v)}.`);
+  }
+  return v;
+}
+
+function positiveNumber(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.${name} must be a finite number > 0, got ${JSON.stringify(v)}.`);
+  }
+  return v;
+}
+
+/** Predicted probabilities, labels and users over a sample set, in sample order. */
+export function predictSamples(model: CtrModel, samples: CtrSampleSet, options: { maxLen: number; batchSize?: number }): { probs: Float32Array; labels: Float32Array; users: Int32Array } {
+  const probs = new Float32Array(samples.size);
+  const labels = new Float32Array(samples.size);
+  const users = new Int32Array(samples.size);
+  let offset = 0;
+  for (const batch of batches(samples, { batchSize: options.batchSize ?? 1024, maxLen: options.maxLen })) {
+    probs.set(model.predict(batch as CtrBatchLike), offset);
+    labels.set(batch.label, offset);
+    users.set(batch.user, offset);
+    offset += batch.size;
+  }
+  return { probs, labels, users };
+}
+
+/** AUC, GAUC (per user) and LogLoss of `model` on a sample set. */
+export function evaluateModel(model: CtrModel, samples: CtrSampleSet, options: { maxLen: number; batchSize?: number }): EvalMetrics {
+  if (samples.size === 0) throw new VqlModelError('EMPTY_DATASET', 'evaluateModel: the sample set is empty.');
+  const { probs, labels, users } = predictSamples(model, samples, options);
+  let value: number;
+  try {
+    value = auc(labels, probs);
+  } catch (err) {
+    throw new VqlModelError('SINGLE_CLASS', `evaluateModel: the ${samples.size} samples hold a single class; AUC is undefined (${(err as Error).message}).`);
+  }
+  // GAUC is undefined when no user has both classes (small validation splits): NaN, not an error.
+  let g = { gauc: Number.NaN, groupsUsed: 0 };
+  try {
+    g = gaucDetail(users, labels, probs);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'SINGLE_CLASS') throw err;
+  }
+  return { auc: value, gauc: g.gauc, logLoss: logLoss(labels, probs), gaucUsers: g.groupsUsed, samples: samples.size };
+}
+
+/**
+ * Adam training with seeded shuffling, a NaN guard that stops before a non-finite update is
+ * applied, early stopping on validation AUC and one log line per epoch. Works for any
+ * `CtrModel`, whatever its interest module.
+ */
+export class Trainer {
+  readonly options: Required<Omit<TrainerOptions, 'log' | 'clipNorm'>> & { clipNorm: number | null; log: (line: string) => void };
+  private readonly optimizer: tf.AdamOptimizer;
+  private globalStep = 0;
+  private epochInProgress = 0;
+  private stepInEpoch = 0;
+
+  constructor(
+    readonly model: CtrModel,
+    options: TrainerOptions,
+  ) {
+    if (options == null || typeof options !== 'object') throw new VqlModelError('INVALID_ARGUMENT', 'new Trainer(model, options): options are required.');
+    if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) {
+      throw new VqlModelError('INVALID_ARGUMENT', 'Trainer: options.seed must be a finite number (shuffling is seeded).');
+    }
+    const clipNorm = options.clipNorm ?? null;
+    if (clipNorm !== null) positiveNumber('clipNorm', clipNorm);
+    const progress = options.progress ?? 'auto';
+    if (progress !== 'auto' && typeof progress !== 'boolean') throw new VqlModelError('INVALID_ARGUMENT', "Trainer: options.progress must be true, false or 'auto'.");
+    const minDelta = options.minDelta ?? 1e-4;
+    if (typeof minDelta !== 'number' || !(minDelta >= 0)) throw new VqlModelError('INVALID_ARGUMENT', 'Trainer: options.minDelta must be a number ≥ 0.');
+    this.options = {
+      maxLen: positiveInt('maxLen', options.maxLen),
+      batchSize: positiveInt('batchSize', options.batchSize ?? 256),
+      epochs: positiveInt('epochs', options.epochs ?? 10),
+      learningRate: positiveNumber('learningRate', options.learningRate ?? 1e-3),
+      patience: positiveInt('patience', options.patience ?? 2),
+      minDelta,
+      clipNorm,
+      restoreBest: options.restoreBest ?? true,
+      evalBatchSize: positiveInt('evalBatchSize', options.evalBatchSize ?? 1024),
+      seed: options.seed,
+      log: options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)),
+      progress,
+    };
+    this.optimizer = tf.train.adam(this.options.learningRate);
+  }
+
+  /** Optimizer steps taken so far. */
+  get steps(): number {
+    return this.globalStep;
+  }
+
+  /**
+   * One optimizer step on a batch; returns [total, bce, aux] on the host. Throws
+   * `VqlModelError('NAN_LOSS' | 'NAN_GRADIENT')` naming the step before anything is written.
+   */
+  trainStep(batch: CtrBatchLike): { loss: number; bce: number; aux: number } {
+    const model = this.model;
+    const prepared = model.prepare(batch);
+    const vars = model.trainableVariables();
+    let parts: Tensor | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      const { total, bce, aux } = model.loss(prepared, true);
+      parts = tf.keep(tf.stack([bce, aux ?? tf.scalar(0)]));
+      return total as tf.Scalar;
+    }, vars);
+    const where = `epoch ${this.epochInProgress}, step ${this.stepInEpoch + 1} (global step ${this.globalStep + 1})`;
+    try {
+      const gradList = Object.values(grads);
+      const summary = tf.tidy(() => tf.concat([tf.reshape(value, [1]), parts!, tf.reshape(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))), [1])]));
+      const [loss, bce, aux, normSq] = Array.from(summary.dataSync());
+      summary.dispose();
+      if (!Number.isFinite(loss!)) {
+        throw new VqlModelError(
+          'NAN_LOSS',
+          `Training loss is ${loss} at ${where} (BCE ${bce}, aux ${aux}); stopped before the update, so the weights are those after the previous step. Lower the learning rate or set clipNorm.`,
+        );
+      }
+      if (!Number.isFinite(normSq!)) {
+        throw new VqlModelError('NAN_GRADIENT', `Gradient norm is ${Math.sqrt(normSq!)} at ${where} (loss ${loss}); stopped before the update. Lower the learning rate or set clipNorm.`);
+      }
+      let apply: Record<string, Tensor> = grads;
+      const clip = this.options.clipNorm;
+      const norm = Math.sqrt(normSq!);
+      if (clip !== null && norm > clip) {
+        apply = {};
+        for (const [k, g] of Object.entries(grads)) apply[k] = tf.mul(g, clip / norm);
+      }
+      this.optimizer.applyGradients(Object.entries(apply).map(([name, tensor]) => ({ name, tensor })));
+      if (apply !== grads) tf.dispose(Object.values(apply));
+      model.afterStep();
+      this.globalStep++;
+      this.stepInEpoch++;
+      return { loss: loss!, bce: bce!, aux: aux! };
+    } finally {
+      value.dispose();
+      tf.dispose(Object.values(grads));
+      if (parts !== null) (parts as Tensor).dispose();
+    }
+  }
+
+  /** Trains on `train`, evaluating on `valid` after every epoch; stops early on validation AUC. */
+  fit(train: CtrSampleSet, valid: CtrSampleSet): TrainResult {
+    if (train.size === 0) throw new VqlModelError('EMPTY_DATASET', 'Trainer.fit: the training set is empty.');
+    if (valid.size === 0) throw new VqlModelError('EMPTY_DATASET', 'Trainer.fit: the validation set is empty.');
+    const o = this.options;
+    const shuffleRng = createRng(o.seed);
+    const records: EpochRecord[] = [];
+    let best: { epoch: number; metrics: EvalMetrics; weights: Record<string, Tensor> } | null = null;
+    let sinceBest = 0;
+    let stoppedEarly = false;
+    const showBar = o.progress === true || (o.progress === 'auto' && process.stderr.isTTY === true);
+    const total = batchCount(train, { batchSize: o.batchSize });
+    try {
+      for (let epoch = 1; epoch <= o.epochs; epoch++) {
+        this.epochInProgress = epoch;
+        this.stepInEpoch = 0;
+        const bar = showBar ? new SingleBar({ format: `epoch ${epoch}/${o.epochs} [{bar}] {value}/{total} | loss {loss}`, stream: process.stderr, hideCursor: true }) : null;
+        bar?.start(total, 0, { loss: '-' });
+        let sumLoss = 0;
+        let sumBce = 0;
+        let sumAux = 0;
+        let n = 0;
+        const start = performance.now();
+        try {
+          for (const batch of batches(train, { batchSize: o.batchSize, maxLen: o.maxLen, shuffle: true, seed: shuffleRng.uint32() })) {
+            const r = this.trainStep(batch as CtrBatchLike);
+            sumLoss += r.loss * batch.size;
+            sumBce += r.bce * batch.size;
+            sumAux += r.aux * batch.size;
+            n += batch.size;
+            bar?.increment(1, { loss: (sumLoss / n).toFixed(4) });
+          }
+        } finally {
+          bar?.stop();
+        }
+        const trainSeconds = (performance.now() - start) / 1000;
+        const stats = this.model.stats();
+        const validMetrics = evaluateModel(this.model, valid, { maxLen: o.maxLen, batchSize: o.evalBatchSize });
+        const record: EpochRecord = {
+          epoch,
+          steps: this.stepInEpoch,
+          loss: sumLoss / n,
+          bce: sumBce / n,
+          aux: sumAux / n,
+          valid: validMetrics,
+          samplesPerSecond: n / trainSeconds,
+          trainSeconds,
+          stats,
+        };
+        records.push(record);
+        o.log(formatEpoch(record, o.epochs));
+        if (best === null || validMetrics.auc > best.metrics.auc + o.minDelta) {
+          if (best !== null) tf.dispose(Object.values(best.weights));
+          const weights: Record<string, Tensor> = {};
+          for (const [k, t] of Object.entries(this.model.getWeights())) weights[k] = tf.clone(t);
+          best = { epoch, metrics: validMetrics, weights };
+          sinceBest = 0;
+        } else if (++sinceBest >= o.patience) {
+          stoppedEarly = epoch < o.epochs;
+          break;
+        }
+      }
+      if (o.restoreBest && best !== null && best.epoch !== records.length) {
+        this.model.setWeights(best.weights);
+        o.log(`restored the weights of epoch ${best.epoch} (valid AUC ${best.metrics.auc.toFixed(4)})`);
+      }
+      return { epochs: records, bestEpoch: best!.epoch, best: best!.metrics, stoppedEarly, steps: this.globalStep };
+    } finally {
+      if (best !== null) tf.dispose(Object.values(best.weights));
+    }
+  }
+
+  /** Frees the optimizer's slots (the model is the caller's). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/** `epoch 2/5 | loss 0.5731 (bce 0.5702 aux 0.0029) | valid AUC 0.7123 GAUC 0.6540 LogLoss 0.5611 | 2140 samples/s | perplexity 38.2` */
+export function formatEpoch(r: EpochRecord, epochs: number): string {
+  const parts = [
+    `epoch ${r.epoch}/${epochs}`,
+    `loss ${r.loss.toFixed(4)} (bce ${r.bce.toFixed(4)} aux ${r.aux.toFixed(4)})`,
+    `valid AUC ${r.valid.auc.toFixed(4)} GAUC ${Number.isNaN(r.valid.gauc) ? 'n/a' : r.valid.gauc.toFixed(4)} LogLoss ${r.valid.logLoss.toFixed(4)}`,
+    `${Math.round(r.samplesPerSecond)} samples/s`,
+  ];
+  if (r.stats['perplexity'] !== undefined) parts.push(`perplexity ${r.stats['perplexity'].toFixed(1)}`);
+  return parts.join(' | ');
+}
