@@ -1,6 +1,7 @@
 import { tf } from '../tf.js';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerSegmentSumKernels } from './unsorted-segment-sum.js';
 
 type TensorInfo = tf.TensorInfo;
 
@@ -27,13 +28,16 @@ function toWasm(backend: BackendWasm, info: TensorInfo): TensorInfo {
 }
 
 /**
- * Registers, for every kernel the cpu backend has and wasm lacks (UnsortedSegmentSum — the
- * gradient of `gather` — and Einsum among them), a wasm kernel that runs the cpu
- * implementation on copies of the inputs. Same numbers as cpu; costs one copy each way.
+ * Registers a linear-time UnsortedSegmentSum (the gradient of `gather`) for cpu and wasm, then,
+ * for every kernel the cpu backend has and wasm still lacks (Einsum among them), a wasm kernel
+ * that runs the cpu implementation on copies of the inputs. Same numbers as cpu; costs one copy
+ * each way.
  * Returns the names of the kernels it bridged (idempotent).
  */
 export function registerCpuFallbackKernels(): readonly string[] {
   if (cpu !== null) return registered;
+  // Native (linear-time) kernels first; the bridge then only covers what is still missing.
+  registerSegmentSumKernels();
   cpu = new MathBackendCPU();
   const wasmKernels = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
   for (const kernel of tf.getKernelsForBackend('cpu')) {
