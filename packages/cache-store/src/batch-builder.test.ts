@@ -1,0 +1,118 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CtrModel, exportModel } from '@vql/model';
+import { createRng, initBackend } from '@vql/runtime';
+import { buildAllCaches, resolveWorkerEntry } from './batch-builder.js';
+import { CtrCacheModel } from './cache-model.js';
+import { CachedScorer, buildUserCache } from './cached-scorer.js';
+import { userHistory } from './history-table.js';
+import type { HistoryTable } from './history-table.js';
+import { MemoryCacheStore } from './memory-cache-store.js';
+import { maxAbsDiff } from './test-utils.js';
+
+const NUM_ITEMS = 60;
+const USERS = 40;
+
+function makeTable(seed: number): HistoryTable {
+  const rng = createRng(seed);
+  const lengths = Array.from({ length: USERS }, (_, u) => (u === 6 ? 0 : 1 + rng.int(150)));
+  const userOffsets = new Int32Array(USERS + 2);
+  for (let u = 1; u <= USERS; u++) userOffsets[u + 1] = userOffsets[u]! + lengths[u - 1]!;
+  const E = userOffsets[USERS + 1]!;
+  const time = new Float64Array(E);
+  for (let u = 1; u <= USERS; u++) {
+    let t = 1.7e9;
+    for (let i = userOffsets[u]!; i < userOffsets[u + 1]!; i++) time[i] = t += rng.int(86400);
+  }
+  return {
+    numEvents: E,
+    userOffsets,
+    item: Int32Array.from({ length: E }, () => 1 + rng.int(NUM_ITEMS)),
+    time,
+    eventContext: { play: Float32Array.from({ length: E }, () => rng.next()) },
+    itemContext: { cat: Int32Array.from({ length: NUM_ITEMS + 1 }, (_, i) => (i === 0 ? 0 : 1 + (i % 5))) },
+    schema: {
+      context: [
+        { name: 'cat', kind: 'categorical', scope: 'item' },
+        { name: 'play', kind: 'numeric', scope: 'event' },
+      ],
+    },
+  };
+}
+
+describe('buildAllCaches', () => {
+  let dir: string;
+  let model: CtrModel;
+  beforeAll(async () => {
+    await initBackend();
+    dir = mkdtempSync(join(tmpdir(), 'vql-build-'));
+    model = new CtrModel({
+      numItems: NUM_ITEMS,
+      embeddingDim: 8,
+      contextFeatures: [
+        { name: 'cat', kind: 'categorical', scope: 'item', vocabSize: 5 },
+        { name: 'play', kind: 'numeric', scope: 'event', boundaries: [0.5] },
+      ],
+      context: { logitBias: true },
+      interest: { kind: 'vql', heads: 4, groups: 2, headDim: 4, codebookSizes: [8, 16], quantizer: { init: 'random' } },
+      seed: 3,
+    });
+    await exportModel(model, dir);
+  });
+  afterAll(() => {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('resolves the worker script from source under jest (the .ts through tsx)', () => {
+    const entry = resolveWorkerEntry();
+    expect(entry.file).toMatch(/build-worker\.ts$/);
+    expect(entry.eval).toBe(true);
+    expect(entry.script).toContain('tsx');
+  });
+
+  it('resolves the worker script of a built package (dist/build-worker.js, run directly)', () => {
+    const dist = mkdtempSync(join(tmpdir(), 'vql-dist-'));
+    try {
+      writeFileSync(join(dist, 'build-worker.js'), '');
+      const entry = resolveWorkerEntry(join(dist, 'batch-builder.js'));
+      expect(entry).toEqual({ file: join(dist, 'build-worker.js'), script: join(dist, 'build-worker.js'), eval: false, execArgv: [] });
+      expect(() => resolveWorkerEntry(join(dist, 'sub', 'batch-builder.js'))).toThrow(/is the package built/);
+    } finally {
+      rmSync(dist, { recursive: true, force: true });
+    }
+  });
+
+  it('builds every user in 2 worker threads, resumes after an interruption, and matches caches built in-process', async () => {
+    const table = makeTable(1);
+    const store = new MemoryCacheStore();
+    const first = await buildAllCaches({ modelDir: dir, table, store, workers: 2, chunkUsers: 4, limit: 15, progress: false });
+    expect(first.built).toBe(15);
+    expect(first.empty).toBe(1);
+    expect(store.size).toBe(15);
+    const second = await buildAllCaches({ modelDir: dir, table, store, workers: 2, chunkUsers: 4, progress: false });
+    expect(second.skipped).toBe(15);
+    expect(second.built).toBe(USERS - 1 - 15);
+    expect(first.events + second.events).toBe(table.numEvents);
+    expect(second.behavioursPerSecond).toBeGreaterThan(0);
+    expect(second.fingerprint).toBe(model.fingerprint());
+    expect(await store.get('7')).toBeUndefined(); // the empty user: no cache, scores as empty history
+
+    const cm = new CtrCacheModel(model);
+    const scorer = new CachedScorer(cm);
+    const req = { items: Int32Array.of(1, 2, 3), time: 1.8e9, context: { cat: Int32Array.of(2, 3, 4) } };
+    for (const u of [1, 20, 40]) {
+      const local = buildUserCache(cm, userHistory(table, u));
+      const stored = (await store.get(String(u)))!;
+      expect(stored.eventCount).toBe(local.eventCount);
+      expect(maxAbsDiff(scorer.score(stored, req), scorer.score(local, req))).toBeLessThan(1e-6);
+    }
+  });
+
+  it('a model directory that does not exist fails with the path in the message', async () => {
+    await expect(buildAllCaches({ modelDir: join(dir, 'missing'), table: makeTable(2), store: new MemoryCacheStore(), workers: 1, progress: false })).rejects.toThrow(
+      /missing/,
+    );
+  });
+});

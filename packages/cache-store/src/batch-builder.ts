@@ -1,0 +1,184 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import cliProgress from 'cli-progress';
+import type { CacheStore } from './cache-store.js';
+import { decodeCache } from './codec.js';
+import { VqlCacheStoreError } from './errors.js';
+import { checkTable, numUsers } from './history-table.js';
+import type { HistoryTable } from './history-table.js';
+import type { WorkerInit, WorkerReply } from './build-worker.js';
+
+export interface BuildAllOptions {
+  /** Directory written by `exportModel` (@vql/model); every worker loads it. */
+  modelDir: string;
+  /** The dataset's events (`EventTable` of @vql/data). */
+  table: HistoryTable;
+  store: CacheStore;
+  /** Worker threads. Default min(2, available cores). */
+  workers?: number;
+  /** Users per work item. Default 32. */
+  chunkUsers?: number;
+  /** Store key of dense user id u. Default `String(u)`. */
+  userKey?: (user: number) => string;
+  /** Stop after building this many users (the rest stays for the next, resumed, run). */
+  limit?: number;
+  /** Progress bar on stderr. Default: only when stderr is a TTY. */
+  progress?: boolean;
+  /** Passed to `CtrCacheModel`. */
+  ignoreHistoryWindow?: boolean;
+}
+
+export interface BuildReport {
+  fingerprint: string;
+  /** Users whose cache was built in this run. */
+  built: number;
+  /** Users that already had a cache of this model (resumed runs). */
+  skipped: number;
+  /** Users without events: no cache is written (they score as an empty history). */
+  empty: number;
+  /** Behaviours folded into caches in this run. */
+  events: number;
+  seconds: number;
+  behavioursPerSecond: number;
+  /** Bytes of the blobs written in this run. */
+  bytes: number;
+}
+
+export interface WorkerEntry {
+  /** The worker module (`build-worker.js` or `.ts`). */
+  file: string;
+  /** What `new Worker` runs: the file itself, or a bootstrap that registers tsx first. */
+  script: string;
+  eval: boolean;
+  execArgv: string[];
+}
+
+/**
+ * Where the worker script is: `build-worker.js` beside this module (dist, ESM), else the `.ts`
+ * source (tests and development, where this module itself runs from source): tsx's loader is
+ * registered inside the worker before the import, and `@vql/*` resolve to their sources.
+ */
+export function resolveWorkerEntry(here: string = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url)): WorkerEntry {
+  const dir = dirname(here);
+  const js = join(dir, 'build-worker.js');
+  if (existsSync(js)) return { file: js, script: js, eval: false, execArgv: [] };
+  const ts = join(dir, 'build-worker.ts');
+  if (!existsSync(ts)) throw new VqlCacheStoreError('WORKER_NOT_FOUND', `buildAllCaches: neither ${js} nor ${ts} exists; is the package built?`);
+  let tsxApi: string;
+  try {
+    // require.resolve picks the CommonJS build; the worker imports the ESM one beside it.
+    tsxApi = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  } catch (error) {
+    throw new VqlCacheStoreError('WORKER_NOT_FOUND', `buildAllCaches: running from source needs the tsx package to load ${ts}: ${(error as Error).message}`, { cause: error });
+  }
+  const script = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(pathToFileURL(ts).href)}); });`;
+  return { file: ts, script, eval: true, execArgv: ['--conditions=@vql/source'] };
+}
+
+interface Pool {
+  worker: Worker;
+  fingerprint: string;
+}
+
+async function startWorker(init: WorkerInit): Promise<Pool> {
+  const entry = resolveWorkerEntry();
+  const worker = new Worker(entry.script, { eval: entry.eval, workerData: init, execArgv: entry.execArgv });
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => reject(new VqlCacheStoreError('WORKER_FAILED', `buildAllCaches: worker ${entry.file} failed to start: ${error.message}`, { cause: error }));
+    worker.once('error', fail);
+    worker.once('message', (msg: WorkerReply) => {
+      worker.off('error', fail);
+      if (msg.kind === 'ready') resolve({ worker, fingerprint: msg.fingerprint });
+      else {
+        void worker.terminate();
+        reject(new VqlCacheStoreError(msg.kind === 'error' ? (msg.code ?? 'WORKER_FAILED') : 'WORKER_FAILED', `buildAllCaches: worker could not load ${init.modelDir}: ${msg.kind === 'error' ? msg.message : msg.kind}`));
+      }
+    });
+  });
+}
+
+function request(pool: Pool, users: number[]): Promise<Extract<WorkerReply, { kind: 'done' }>['results']> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => {
+      pool.worker.off('message', onMessage);
+      reject(new VqlCacheStoreError('WORKER_FAILED', `buildAllCaches: worker crashed on users ${users[0]}..${users[users.length - 1]}: ${error.message}`, { cause: error }));
+    };
+    const onMessage = (msg: WorkerReply) => {
+      pool.worker.off('error', onError);
+      if (msg.kind === 'done') resolve(msg.results);
+      else reject(new VqlCacheStoreError(msg.kind === 'error' ? (msg.code ?? 'WORKER_FAILED') : 'WORKER_FAILED', `buildAllCaches: users ${users[0]}..${users[users.length - 1]}: ${msg.kind === 'error' ? msg.message : msg.kind}`));
+    };
+    pool.worker.once('error', onError);
+    pool.worker.once('message', onMessage);
+    pool.worker.postMessage({ users });
+  });
+}
+
+/**
+ * Builds the caches of every user of `table` in worker threads and writes them to `store`.
+ * Resumable: users that already have a cache of this model's fingerprint are skipped, so an
+ * interrupted run (or one cut short by `limit`) continues where it stopped. Stores are written
+ * from the calling thread, so any `CacheStore` works, the in-memory one included.
+ */
+export async function buildAllCaches(options: BuildAllOptions): Promise<BuildReport> {
+  const where = 'buildAllCaches';
+  checkTable(where, options.table);
+  const workers = options.workers ?? Math.min(2, availableParallelism());
+  if (!Number.isInteger(workers) || workers < 1) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.workers must be a positive integer, got ${workers}.`);
+  const chunk = options.chunkUsers ?? 32;
+  if (!Number.isInteger(chunk) || chunk < 1) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.chunkUsers must be a positive integer, got ${chunk}.`);
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const keyOf = options.userKey ?? ((u: number) => String(u));
+  const { table, store } = options;
+  const init: WorkerInit = { modelDir: options.modelDir, table, ignoreHistoryWindow: options.ignoreHistoryWindow ?? false };
+  const start = performance.now();
+  const pools = await Promise.all(Array.from({ length: workers }, () => startWorker(init)));
+  try {
+    const fingerprint = pools[0]!.fingerprint;
+    const done = new Set<string>();
+    for await (const entry of store.scan({ fingerprint })) done.add(entry.user);
+    const todo: number[] = [];
+    let skipped = 0;
+    let empty = 0;
+    for (let u = 1; u <= numUsers(table); u++) {
+      if (table.userOffsets[u + 1]! === table.userOffsets[u]!) empty++;
+      else if (done.has(keyOf(u))) skipped++;
+      else if (todo.length < limit) todo.push(u);
+    }
+    const totalEvents = todo.reduce((s, u) => s + table.userOffsets[u + 1]! - table.userOffsets[u]!, 0);
+    const bar =
+      (options.progress ?? process.stderr.isTTY === true)
+        ? new cliProgress.SingleBar({ format: 'caches {bar} {value}/{total} users | {rate} behaviours/s | eta {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)
+        : null;
+    bar?.start(todo.length, 0, { rate: 0 });
+    let built = 0;
+    let events = 0;
+    let bytes = 0;
+    let next = 0;
+    const run = async (pool: Pool): Promise<void> => {
+      while (next < todo.length) {
+        const users = todo.slice(next, next + chunk);
+        next += users.length;
+        const results = await request(pool, users);
+        for (const r of results) {
+          await store.put(keyOf(r.user), decodeCache(r.blob, `worker result for user ${r.user}`));
+          built++;
+          events += r.events;
+          bytes += r.blob.length;
+        }
+        bar?.update(built, { rate: Math.round(events / ((performance.now() - start) / 1000)) });
+      }
+    };
+    await Promise.all(pools.map(run));
+    bar?.stop();
+    const seconds = (performance.now() - start) / 1000;
+    if (events !== totalEvents) throw new VqlCacheStoreError('INTERNAL', `${where}: folded ${events} behaviours, expected ${totalEvents}.`);
+    return { fingerprint, built, skipped, empty, events, seconds, behavioursPerSecond: events / seconds, bytes };
+  } finally {
+    await Promise.all(pools.map((p) => p.worker.terminate()));
+  }
+}

@@ -1,0 +1,47 @@
+// Worker thread of `buildAllCaches`: loads the exported model once, then turns user ids into
+// encoded caches. Runs from dist (ESM .js) or, in development and tests, from source through tsx.
+import { parentPort, workerData } from 'node:worker_threads';
+import { importModel } from '@vql/model';
+import { initBackend } from '@vql/runtime';
+import { CtrCacheModel } from './cache-model.js';
+import { buildUserCache } from './cached-scorer.js';
+import { encodeCache } from './codec.js';
+import { userHistory } from './history-table.js';
+import type { HistoryTable } from './history-table.js';
+
+export interface WorkerInit {
+  modelDir: string;
+  table: HistoryTable;
+  ignoreHistoryWindow: boolean;
+}
+export type WorkerRequest = { users: number[] };
+export type WorkerReply =
+  | { kind: 'ready'; fingerprint: string }
+  | { kind: 'done'; results: Array<{ user: number; blob: Uint8Array; events: number }> }
+  | { kind: 'error'; message: string; code?: string | undefined };
+
+async function main(): Promise<void> {
+  const port = parentPort!;
+  const init = workerData as WorkerInit;
+  try {
+    await initBackend();
+    const { model } = await importModel(init.modelDir);
+    const cm = new CtrCacheModel(model, { ignoreHistoryWindow: init.ignoreHistoryWindow });
+    port.postMessage({ kind: 'ready', fingerprint: cm.fingerprint } satisfies WorkerReply);
+    port.on('message', (req: WorkerRequest) => {
+      try {
+        const results = req.users.map((u) => {
+          const history = userHistory(init.table, u);
+          return { user: u, blob: encodeCache(buildUserCache(cm, history)), events: history.items.length };
+        });
+        port.postMessage({ kind: 'done', results } satisfies WorkerReply, results.map((r) => r.blob.buffer as ArrayBuffer));
+      } catch (error) {
+        port.postMessage({ kind: 'error', message: (error as Error).message, code: (error as { code?: string }).code } satisfies WorkerReply);
+      }
+    });
+  } catch (error) {
+    port.postMessage({ kind: 'error', message: (error as Error).message, code: (error as { code?: string }).code } satisfies WorkerReply);
+  }
+}
+
+if (parentPort !== null) void main();

@@ -1,0 +1,92 @@
+// Test-only: a private redis-server per test file (free loopback port, temp dir, AOF with
+// fsync on every write), so tests never depend on a system service.
+import { spawn, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function redisServerBinary(): string {
+  try {
+    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error('redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this) to run the Redis store tests.');
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export class TestRedisServer {
+  private proc: ChildProcess | undefined;
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<TestRedisServer> {
+    const server = new TestRedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'vql-redis-')));
+    await server.launch();
+    return server;
+  }
+
+  /** (Re)starts the server on the same port and data dir; resolves once it answers. */
+  async launch(): Promise<void> {
+    const bin = redisServerBinary();
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+    const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}: ${stderr}`);
+      if (await this.answers()) return;
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not answer within 10 s: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private async answers(): Promise<boolean> {
+    const { Socket } = await import('node:net');
+    return new Promise((resolve) => {
+      const s = new Socket();
+      s.once('error', () => resolve(false));
+      s.connect(this.port, '127.0.0.1', () => {
+        s.write('PING\r\n');
+        s.once('data', (d) => {
+          s.destroy();
+          resolve(d.toString().startsWith('+PONG'));
+        });
+      });
+    });
+  }
+
+  /** kill -9: no shutdown, no final fsync. */
+  async kill9(): Promise<void> {
+    const proc = this.proc;
+    if (proc === undefined || proc.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGKILL');
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.kill9();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

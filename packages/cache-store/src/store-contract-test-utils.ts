@@ -1,0 +1,138 @@
+// Test-only: the one contract every CacheStore passes (memory, LMDB, Redis).
+import { createRng } from '@vql/runtime';
+import type { CacheStore } from './cache-store.js';
+import { cachedAttention } from './cached-attention.js';
+import { encodeCache } from './codec.js';
+import { CacheFingerprintMismatchError, CorruptCacheError } from './errors.js';
+import { KERNEL, LAYOUT, maxAbsDiff, randomCodebooks, randomEvents, sliceEvents } from './test-utils.js';
+import { UserCache, buildFromEncoded } from './user-cache.js';
+
+export interface StoreHarness {
+  /** A fresh, empty store. */
+  create(): Promise<CacheStore>;
+  /** A second handle on the same data (another connection / process view), for concurrency. */
+  reopen(store: CacheStore): Promise<CacheStore>;
+  /** Writes raw bytes under `user`, bypassing the store's encoder (corruption tests). */
+  writeRaw(store: CacheStore, user: string, bytes: Uint8Array): Promise<void>;
+}
+
+const FP_A = 'a'.repeat(64);
+const FP_B = 'b'.repeat(64);
+const TARGET = { fingerprint: FP_A, layout: LAYOUT, kernel: KERNEL };
+
+export function describeStoreContract(name: string, harness: StoreHarness): void {
+  describe(`${name}: CacheStore contract`, () => {
+    let store: CacheStore;
+    const books = randomCodebooks(LAYOUT, createRng(5));
+    const q = Float32Array.from({ length: 2 * 4 * LAYOUT.headDim }, (_, i) => Math.cos(i));
+    const score = (c: UserCache, tq: number) => cachedAttention(c, books, KERNEL, { count: 2, queries: q, times: tq });
+
+    beforeEach(async () => {
+      store = await harness.create();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('get of an unknown user is undefined; put then get round-trips', async () => {
+      expect(await store.get('nobody')).toBeUndefined();
+      expect(await store.getBlob('nobody')).toBeUndefined();
+      const cache = buildFromEncoded(FP_A, LAYOUT, randomEvents(LAYOUT, 300, 1), KERNEL);
+      await store.put('u1', cache);
+      const back = (await store.get('u1'))!;
+      expect(back.eventCount).toBe(300);
+      expect(back.fingerprint).toBe(FP_A);
+      expect(maxAbsDiff(score(back, cache.anchor + 1), score(cache, cache.anchor + 1))).toBeLessThan(1e-5);
+      expect(Buffer.from((await store.getBlob('u1'))!).equals(Buffer.from(encodeCache(cache)))).toBe(true);
+    });
+
+    it('put replaces, delete removes once', async () => {
+      await store.put('u1', buildFromEncoded(FP_A, LAYOUT, randomEvents(LAYOUT, 10, 2), KERNEL));
+      await store.put('u1', buildFromEncoded(FP_A, LAYOUT, randomEvents(LAYOUT, 20, 3), KERNEL));
+      expect((await store.get('u1'))!.eventCount).toBe(20);
+      expect(await store.delete('u1')).toBe(true);
+      expect(await store.delete('u1')).toBe(false);
+      expect(await store.get('u1')).toBeUndefined();
+    });
+
+    it('append creates then extends a cache, equal to building from all events', async () => {
+      const events = randomEvents(LAYOUT, 400, 4);
+      await store.append('u2', sliceEvents(LAYOUT, events, 0, 150), TARGET);
+      const after = await store.append('u2', sliceEvents(LAYOUT, events, 150, 400), TARGET);
+      expect(after.eventCount).toBe(400);
+      const stored = (await store.get('u2'))!;
+      const whole = buildFromEncoded(FP_A, LAYOUT, events, KERNEL);
+      const tq = whole.anchor + 100;
+      expect(maxAbsDiff(score(stored, tq), score(whole, tq))).toBeLessThan(1e-5);
+    });
+
+    it('append to a cache of another model is refused', async () => {
+      await store.put('u3', buildFromEncoded(FP_B, LAYOUT, randomEvents(LAYOUT, 5, 5), KERNEL));
+      await expect(store.append('u3', randomEvents(LAYOUT, 5, 6), TARGET)).rejects.toThrow(CacheFingerprintMismatchError);
+      expect((await store.get('u3'))!.fingerprint).toBe(FP_B);
+    });
+
+    it('concurrent appends from several handles lose no event', async () => {
+      const other = await harness.reopen(store);
+      try {
+        const events = randomEvents(LAYOUT, 240, 7);
+        const writers = Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? store : other).append('hot', sliceEvents(LAYOUT, events, i * 20, (i + 1) * 20), TARGET));
+        await Promise.all(writers);
+        const final = (await store.get('hot'))!;
+        expect(final.eventCount).toBe(240);
+        const whole = buildFromEncoded(FP_A, LAYOUT, events, KERNEL);
+        expect(maxAbsDiff(score(final, whole.anchor + 5), score(whole, whole.anchor + 5))).toBeLessThan(1e-5);
+      } finally {
+        if (other !== store) await other.close();
+      }
+    });
+
+    it('update returning undefined changes nothing', async () => {
+      const cache = buildFromEncoded(FP_A, LAYOUT, randomEvents(LAYOUT, 7, 8), KERNEL);
+      await store.put('u4', cache);
+      const before = await store.getBlob('u4');
+      const seen = await store.update('u4', () => undefined);
+      expect(seen!.eventCount).toBe(7);
+      expect(Buffer.from((await store.getBlob('u4'))!).equals(Buffer.from(before!))).toBe(true);
+    });
+
+    it('scan lists users, filtered by fingerprint, and follows re-puts and deletes', async () => {
+      for (const u of ['a1', 'a2', 'a3']) await store.put(u, new UserCache(FP_A, LAYOUT, 0));
+      for (const u of ['b1', 'b2']) await store.put(u, new UserCache(FP_B, LAYOUT, 0));
+      const collect = async (fingerprint?: string) => {
+        const out: string[] = [];
+        for await (const e of store.scan(fingerprint === undefined ? {} : { fingerprint })) out.push(`${e.user}:${e.fingerprint[0]}`);
+        return out.sort();
+      };
+      expect(await collect()).toEqual(['a1:a', 'a2:a', 'a3:a', 'b1:b', 'b2:b']);
+      expect(await collect(FP_A)).toEqual(['a1:a', 'a2:a', 'a3:a']);
+      await store.put('a1', new UserCache(FP_B, LAYOUT, 0));
+      await store.delete('a2');
+      expect(await collect(FP_A)).toEqual(['a3:a']);
+      expect(await collect(FP_B)).toEqual(['a1:b', 'b1:b', 'b2:b']);
+    });
+
+    it('a damaged or truncated blob is a CorruptCacheError naming the user', async () => {
+      const blob = encodeCache(buildFromEncoded(FP_A, LAYOUT, randomEvents(LAYOUT, 50, 9), KERNEL));
+      const flipped = blob.slice();
+      flipped[blob.length - 20]! ^= 1;
+      await harness.writeRaw(store, 'bad', flipped);
+      await expect(store.get('bad')).rejects.toThrow(CorruptCacheError);
+      await expect(store.get('bad')).rejects.toThrow(/user "bad"/);
+      await harness.writeRaw(store, 'short', blob.subarray(0, blob.length - 100));
+      await expect(store.get('short')).rejects.toThrow(CorruptCacheError);
+      await expect(store.append('short', randomEvents(LAYOUT, 1, 10), TARGET)).rejects.toThrow(CorruptCacheError);
+    });
+
+    it('rejects bad user ids and non-cache values with INVALID_ARGUMENT', async () => {
+      await expect(store.get('')).rejects.toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      await expect(store.put('x', {} as UserCache)).rejects.toThrow(/cache must be a UserCache/);
+    });
+
+    it('a closed store refuses work', async () => {
+      const extra = await harness.create();
+      await extra.close();
+      await expect(extra.get('u1')).rejects.toThrow(expect.objectContaining({ code: 'STORE_CLOSED' }));
+    });
+  });
+}
