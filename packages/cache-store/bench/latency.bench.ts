@@ -10,8 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { CtrModel } from '@vql/model';
 import { latencySummary } from '@vql/metrics';
 import { createRng, initBackend, tf } from '@vql/runtime';
-import { CachedScorer, CtrCacheModel, appendEvents, buildUserCache, cachedAttention, encodeCache } from '@vql/cache-store';
-import type { UserHistory } from '@vql/cache-store';
+import { CachedScorer, CtrCacheModel, appendEvents, buildUserCache, cachedAttention, encodeCache, exactAttention } from '@vql/cache-store';
+import type { ExactAttentionState, UserHistory } from '@vql/cache-store';
 
 const LENGTHS = (process.env['VQL_BENCH_LENGTHS'] ?? '100,1000,10000,100000,1000000').split(',').map(Number);
 const NUM_ITEMS = 20_000;
@@ -53,40 +53,10 @@ function exactKeys(h: UserHistory): Float32Array {
   return out;
 }
 
-function fullAttention(h: UserHistory, keys: Float32Array, values: Float32Array, queries: Float32Array, count: number): Float32Array {
-  const L = h.items.length;
-  const per = HEADS / GROUPS;
-  const out = new Float32Array(count * HEADS * HEAD_DIM);
-  const logK = new Float64Array(L);
-  for (let i = 0; i < L; i++) logK[i] = Math.log(kernel.evaluate(NOW - h.times[i]!));
-  const logits = new Float64Array(L);
-  const acc = new Float64Array(HEAD_DIM);
-  const scale = 1 / Math.sqrt(HEAD_DIM);
-  for (let c = 0; c < count; c++) {
-    for (let hd = 0; hd < HEADS; hd++) {
-      const g = Math.floor(hd / per);
-      const qOff = (c * HEADS + hd) * HEAD_DIM;
-      let max = -Infinity;
-      for (let i = 0; i < L; i++) {
-        let dot = 0;
-        const kOff = (i * GROUPS + g) * HEAD_DIM;
-        for (let k = 0; k < HEAD_DIM; k++) dot += queries[qOff + k]! * keys[kOff + k]!;
-        const z = dot * scale + logK[i]!;
-        logits[i] = z;
-        if (z > max) max = z;
-      }
-      let den = 0;
-      acc.fill(0);
-      for (let i = 0; i < L; i++) {
-        const e = Math.exp(logits[i]! - max);
-        den += e;
-        const vOff = (i * HEADS + hd) * HEAD_DIM;
-        for (let k = 0; k < HEAD_DIM; k++) acc[k]! += e * values[vOff + k]!;
-      }
-      for (let k = 0; k < HEAD_DIM; k++) out[qOff + k] = acc[k]! / den;
-    }
-  }
-  return out;
+/** Full attention's per-user state: exact keys and values, and log κ at the request time. */
+function exactState(h: UserHistory, values: Float32Array): ExactAttentionState {
+  const logBias = Float64Array.from(h.times, (t) => Math.log(kernel.evaluate(NOW - t)));
+  return { count: h.items.length, keys: exactKeys(h), values, logBias };
 }
 
 function timeIt(reps: number, fn: () => void): number[] {
@@ -114,16 +84,16 @@ for (const L of LENGTHS) {
   const vql100 = latencySummary(timeIt(50, () => scorer.score(cache, hundred)));
   // Full attention: same queries and tower as the cached path, exact keys/values of all L events.
   const encoded = cm.encodeEvents(h);
-  const keys = exactKeys(h);
+  const state = exactState(h, encoded.values);
   const full = (req: typeof one) => {
     const enc = cm.encodeCandidates(req);
-    return cm.head(fullAttention(h, keys, encoded.values, enc.queries, enc.count), enc.target, enc.count);
+    return cm.head(exactAttention(cm.layout, state, enc.queries, enc.count, cm.logitScale), enc.target, enc.count);
   };
   const repsFull = L >= 100_000 ? 3 : L >= 10_000 ? 10 : 50;
   // Attention alone (query projection and tower excluded from both), 100 candidates.
   const enc100 = cm.encodeCandidates(hundred);
   const vqlAtt = latencySummary(timeIt(50, () => cachedAttention(cache, cm.codebooks, cm.kernel, { count: 100, queries: enc100.queries, times: NOW })));
-  const fullAtt = latencySummary(timeIt(L >= 1_000_000 ? 1 : repsFull, () => fullAttention(h, keys, encoded.values, enc100.queries, 100)));
+  const fullAtt = latencySummary(timeIt(L >= 1_000_000 ? 1 : repsFull, () => exactAttention(cm.layout, state, enc100.queries, 100, cm.logitScale)));
   const full1 = latencySummary(timeIt(repsFull, () => full(one)));
   const full100 = latencySummary(timeIt(L >= 1_000_000 ? 1 : repsFull, () => full(hundred)));
   // One appended event: the O(R·d) online update.

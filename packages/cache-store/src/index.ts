@@ -5,6 +5,8 @@ export type { CacheKernel, EncodedEvents, AppendOptions, FutureEventPolicy } fro
 export { encodeCache, decodeCache, readCacheHeader } from './codec.js';
 export type { CachePrecision, EncodeOptions, CacheHeader } from './codec.js';
 export { cachedAttention } from './cached-attention.js';
+export { exactAttention } from './exact-attention.js';
+export type { ExactAttentionState } from './exact-attention.js';
 export type { CachedQueries, CachedAttentionOptions } from './cached-attention.js';
 export { CtrCacheModel } from './cache-model.js';
 export type { CacheModel, CtrCacheModelOptions, UserHistory, Candidates } from './cache-model.js';
