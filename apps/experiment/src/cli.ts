@@ -6,7 +6,7 @@ import { defaultDataDir, findRepoRoot, resolveUserPath } from './paths.js';
 import { checkOutDir, runExperiment } from './runner.js';
 import { selfCheck } from './self-check.js';
 import { ExperimentConfigError } from './errors.js';
-import { aggregate, formatStat } from './report/index.js';
+import { aggregate, formatStat, inStudy } from './report/index.js';
 
 interface RunFlags extends ConfigFlags {
   out?: string;
@@ -61,7 +61,7 @@ program
   });
 
 function printSummary(records: Parameters<typeof aggregate>[0]): void {
-  const rows = aggregate(records).filter((r) => r.study === 'main');
+  const rows = aggregate(records).filter((r) => inStudy(r, 'main'));
   if (rows.length === 0) return;
   const plain = process.stdout.isTTY !== true;
   const table = new Table({ head: ['dataset', 'L', 'method', 'AUC', 'GAUC', 'LogLoss', 'samples/s'], ...(plain ? { style: { head: [], border: [] } } : {}) });

@@ -20,17 +20,27 @@ describe('presets', () => {
 
   it('smoke runs every method once on synthetic data', () => {
     const runs = planRuns(PRESETS.smoke, new Set(['synthetic']));
-    const main = runs.filter((r) => r.study === 'main');
+    const main = runs.filter((r) => r.studies.includes('main'));
     expect(main.map((r) => r.method).sort()).toEqual([...PRESETS.smoke.methods].sort());
   });
 
   it('quick covers the main comparison, ablations, K/G/L sweeps and latency', () => {
     const runs = planRuns(PRESETS.quick, new Set(['synthetic', 'movielens']));
-    const studies = new Set(runs.map((r) => r.study));
+    const studies = new Set(runs.flatMap((r) => r.studies));
     expect([...studies].sort()).toEqual(['ablation', 'codebook-sweep', 'group-sweep', 'latency', 'length-sweep', 'main']);
     expect(runs.filter((r) => r.method === 'oracle').every((r) => r.dataset === 'synthetic')).toBe(true);
     expect(runs.some((r) => r.dataset === 'taobao')).toBe(false);
     expect(new Set(runs.map((r) => r.id)).size).toBe(runs.length);
+  });
+
+  it('trains a run shared by several studies once (the main VQL run is a K, G and L sweep point)', () => {
+    const runs = planRuns(PRESETS.quick, new Set(['synthetic']));
+    const mainVql = runs.filter((r) => r.method === 'vql' && r.variant === 'default' && r.L === 500 && r.studies.includes('main'));
+    expect(mainVql).toHaveLength(1);
+    expect(mainVql[0]!.studies.sort()).toEqual(['codebook-sweep', 'group-sweep', 'length-sweep', 'main']);
+    expect(runs.filter((r) => r.studies.includes('codebook-sweep')).map((r) => Math.max(...r.codebookSizes)).sort((a, b) => a - b)).toEqual([16, 64, 256]);
+    // Latency runs are measured apart even where their parameters match a training run.
+    expect(runs.filter((r) => r.studies.includes('latency')).every((r) => r.studies.length === 1)).toBe(true);
   });
 });
 

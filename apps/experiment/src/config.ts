@@ -87,7 +87,8 @@ const latencySchema = z
 const studiesSchema = z
   .object({
     main: z.boolean(),
-    ablations: z.boolean(),
+    /** The four VQL ablations: on every dataset (true), none (false), or the listed ones. */
+    ablations: z.union([z.boolean(), z.array(z.enum(DATASET_NAMES))]),
     /** Largest codebook size K per run; groups get K/4^(G−1−g) (coarse to fine). */
     codebookSweep: z.array(positiveInt),
     groupSweep: z.array(positiveInt),

@@ -37,7 +37,7 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
       await initBackend({ backend: config.backend });
     },
     async execute(spec: RunSpec, config: ExperimentConfig): Promise<Partial<RunRecord>> {
-      if (spec.study === 'latency') {
+      if (spec.studies.includes('latency')) {
         const { measureLatency } = await import('./latency.js');
         return measureLatency(spec, config);
       }

@@ -7,7 +7,8 @@ export type Study = 'main' | 'ablation' | 'codebook-sweep' | 'group-sweep' | 'le
 /** One training (or latency) run: everything that determines its numbers. */
 export interface RunSpec {
   id: string;
-  study: Study;
+  /** Every study this run's numbers appear in (a main-comparison VQL run is also a sweep point). */
+  studies: Study[];
   method: MethodName;
   /** 'default' or a VQL ablation name. */
   variant: string;
@@ -19,23 +20,35 @@ export interface RunSpec {
   seed: number;
 }
 
-function runId(spec: Omit<RunSpec, 'id'>): string {
-  const key = JSON.stringify([spec.study, spec.method, spec.variant, spec.dataset, spec.L, spec.codebookSizes, spec.heads, spec.seed]);
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
-}
+type RunParams = Omit<RunSpec, 'id' | 'studies'> & { study: Study };
 
-function make(spec: Omit<RunSpec, 'id'>): RunSpec {
-  return { id: runId(spec), ...spec };
+/** Identity of a run: its parameters, not the study that asked for it (latency runs are apart). */
+function runId(spec: RunParams): string {
+  const kind = spec.study === 'latency' ? 'latency' : 'train';
+  const key = JSON.stringify([kind, spec.method, spec.variant, spec.dataset, spec.L, spec.codebookSizes, spec.heads, spec.seed]);
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
 /**
  * Expands a config into the ordered list of runs. `available` is the set of datasets actually
- * found (missing real datasets are skipped by the caller with a message). Runs that are
- * identical across studies (the main VQL run and the sweep point with the same K/G/L) are kept
- * once each per study, so every table is complete on its own.
+ * found (missing real datasets are skipped by the caller with a message). A run asked for by
+ * several studies (the main VQL run is also the default point of the K, G and L sweeps) is
+ * trained once and listed in each of them.
  */
 export function planRuns(config: ExperimentConfig, available: ReadonlySet<DatasetName>): RunSpec[] {
-  const runs: RunSpec[] = [];
+  const byId = new Map<string, RunSpec>();
+  const runs = {
+    push(params: RunParams): void {
+      const id = runId(params);
+      const existing = byId.get(id);
+      if (existing !== undefined) {
+        if (!existing.studies.includes(params.study)) existing.studies.push(params.study);
+        return;
+      }
+      const { study, ...rest } = params;
+      byId.set(id, { id, studies: [study], ...rest });
+    },
+  };
   const { model, studies } = config;
   const datasets = config.datasets.filter((d) => available.has(d.name));
   for (const seed of config.seeds) {
@@ -44,11 +57,12 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
       if (studies.main) {
         for (const method of config.methods) {
           if (method === 'oracle' && ds.name !== 'synthetic') continue;
-          runs.push(make({ ...base, study: 'main', method, variant: 'default' }));
+          runs.push(({ ...base, study: 'main', method, variant: 'default' }));
         }
       }
-      if (studies.ablations && config.methods.includes('vql')) {
-        for (const variant of VQL_ABLATIONS) runs.push(make({ ...base, study: 'ablation', method: 'vql', variant }));
+      const ablate = studies.ablations === true || (Array.isArray(studies.ablations) && studies.ablations.includes(ds.name));
+      if (ablate && config.methods.includes('vql')) {
+        for (const variant of VQL_ABLATIONS) runs.push(({ ...base, study: 'ablation', method: 'vql', variant }));
       }
     }
     // Sensitivity studies run on the first dataset (synthetic in the presets: the ultra-long one).
@@ -57,28 +71,28 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
     const base = { dataset: first.name, L: first.maxLen, heads: model.heads, seed, variant: 'default' };
     if (config.methods.includes('vql')) {
       for (const K of studies.codebookSweep) {
-        runs.push(make({ ...base, study: 'codebook-sweep', method: 'vql', codebookSizes: multiScaleSizes(K, model.groups) }));
+        runs.push(({ ...base, study: 'codebook-sweep', method: 'vql', codebookSizes: multiScaleSizes(K, model.groups) }));
       }
       const largest = Math.max(...model.codebookSizes);
       for (const G of studies.groupSweep) {
         const heads = Math.max(model.heads, G) % G === 0 ? Math.max(model.heads, G) : G * Math.ceil(model.heads / G);
-        runs.push(make({ ...base, study: 'group-sweep', method: 'vql', heads, codebookSizes: multiScaleSizes(largest, G) }));
+        runs.push(({ ...base, study: 'group-sweep', method: 'vql', heads, codebookSizes: multiScaleSizes(largest, G) }));
       }
     }
     const sweepMethods = studies.lengthSweepMethods.filter((m) => config.methods.includes(m));
     for (const L of studies.lengthSweep) {
       for (const method of sweepMethods) {
         if (method === 'oracle' && first.name !== 'synthetic') continue;
-        runs.push(make({ ...base, study: 'length-sweep', method, L, codebookSizes: model.codebookSizes }));
+        runs.push(({ ...base, study: 'length-sweep', method, L, codebookSizes: model.codebookSizes }));
       }
     }
     if (studies.latency !== null) {
       for (const L of studies.latency.lengths) {
         for (const method of studies.latency.methods) {
-          runs.push(make({ ...base, study: 'latency', method, L, codebookSizes: model.codebookSizes }));
+          runs.push(({ ...base, study: 'latency', method, L, codebookSizes: model.codebookSizes }));
         }
       }
     }
   }
-  return runs;
+  return [...byId.values()];
 }

@@ -43,21 +43,27 @@ const quick: ExperimentConfig = {
   seeds: [1],
   backend: 'wasm',
   datasets: [
-    { name: 'synthetic', maxLen: 1000, synthetic: { numUsers: 600, numItems: 3000, numCategories: 40, historyLength: { min: 300, median: 1500, max: 5000 }, impressionsPerUser: 20 }, maxTrainSamples: 8000 },
-    { name: 'movielens', maxLen: 200, maxTrainSamples: 8000 },
-    { name: 'taobao', maxLen: 200, maxTrainSamples: 8000 },
-    { name: 'kuairand', maxLen: 100, maxTrainSamples: 8000 },
+    {
+      name: 'synthetic',
+      maxLen: 500,
+      synthetic: { numUsers: 500, numItems: 1000, numCategories: 40, historyLength: { min: 200, median: 1000, max: 4000 }, impressionsPerUser: 60 },
+      maxTrainSamples: 16_000,
+      maxEvalSamples: 3000,
+    },
+    { name: 'movielens', maxLen: 200, maxTrainSamples: 10_000, maxEvalSamples: 3000 },
+    { name: 'taobao', maxLen: 200, maxTrainSamples: 10_000, maxEvalSamples: 3000 },
+    { name: 'kuairand', maxLen: 100, maxTrainSamples: 10_000, maxEvalSamples: 3000 },
   ],
   methods: ALL_METHODS,
   model: baseModel,
-  train: { epochs: 2, batchSize: 256, learningRate: 0.003, patience: 1 },
+  train: { epochs: 3, batchSize: 256, learningRate: 0.005, patience: 1 },
   studies: {
     main: true,
-    ablations: true,
+    ablations: ['synthetic', 'movielens'],
     codebookSweep: [16, 64, 256],
     groupSweep: [1, 2, 4],
-    lengthSweep: [50, 200, 1000],
-    lengthSweepMethods: ['vql', 'full-attention', 'twin', 'sim-hard', 'last-n'],
+    lengthSweep: [100, 500, 1000],
+    lengthSweepMethods: ['vql', 'full-attention', 'twin'],
     latency: { lengths: [100, 1000, 10_000, 100_000, 1_000_000], candidates: [1, 100], requests: 50, methods: ['vql', 'full-attention', 'twin', 'eta', 'sdim'] },
   },
 };
@@ -68,7 +74,7 @@ const full: ExperimentConfig = {
   name: 'full',
   seeds: [1, 2, 3],
   datasets: [
-    { name: 'synthetic', maxLen: 5000, synthetic: { numUsers: 2000, numItems: 20_000, numCategories: 100, historyLength: { min: 1000, median: 5000, max: 20_000 }, impressionsPerUser: 30 } },
+    { name: 'synthetic', maxLen: 2000, synthetic: { numUsers: 2000, numItems: 5000, numCategories: 100, historyLength: { min: 500, median: 4000, max: 20_000 }, impressionsPerUser: 60 } },
     { name: 'movielens', maxLen: 500 },
     { name: 'taobao', maxLen: 300 },
     { name: 'kuairand', maxLen: 200 },
@@ -77,9 +83,11 @@ const full: ExperimentConfig = {
   train: { epochs: 10, batchSize: 256, learningRate: 0.002, patience: 2 },
   studies: {
     ...quick.studies,
+    ablations: true,
     codebookSweep: [16, 64, 256, 1024],
     groupSweep: [1, 2, 4],
-    lengthSweep: [100, 500, 1000, 5000],
+    lengthSweep: [100, 500, 2000, 5000],
+    lengthSweepMethods: ['vql', 'full-attention', 'twin', 'eta', 'sim-hard', 'sdim'],
   },
 };
 

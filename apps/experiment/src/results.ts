@@ -5,7 +5,7 @@ import type { RunSpec } from './plan.js';
 /** One line of results.json: what the issue lists, plus provenance. */
 export interface RunRecord {
   runId: string;
-  study: RunSpec['study'];
+  studies: RunSpec['studies'];
   method: string;
   variant: string;
   dataset: string;
@@ -33,7 +33,7 @@ export interface RunRecord {
 export function recordFor(spec: RunSpec, values: Partial<RunRecord>): RunRecord {
   return {
     runId: spec.id,
-    study: spec.study,
+    studies: spec.studies,
     method: spec.method,
     variant: spec.variant,
     dataset: spec.dataset,
@@ -99,7 +99,7 @@ export class ResultsStore {
 }
 
 const CSV_COLUMNS: Array<keyof RunRecord> = [
-  'runId', 'study', 'method', 'variant', 'dataset', 'L', 'K', 'G', 'heads', 'seed', 'auc', 'gauc', 'logloss',
+  'runId', 'studies', 'method', 'variant', 'dataset', 'L', 'K', 'G', 'heads', 'seed', 'auc', 'gauc', 'logloss',
   'trainSeconds', 'samplesPerSecond', 'epochs', 'latencyP50Ms', 'latencyP99Ms', 'latencyP50Ms100', 'latencyP99Ms100',
   'cacheBytesPerUser', 'note',
 ];
@@ -107,7 +107,7 @@ const CSV_COLUMNS: Array<keyof RunRecord> = [
 export function toCsv(records: readonly RunRecord[]): string {
   const escape = (v: unknown): string => {
     if (v === null || v === undefined) return '';
-    const s = String(v);
+    const s = Array.isArray(v) ? v.join(';') : String(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   const lines = [CSV_COLUMNS.join(',')];

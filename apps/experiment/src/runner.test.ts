@@ -14,7 +14,7 @@ class FakeExecutor implements RunExecutor {
   async execute(spec: Parameters<RunExecutor['execute']>[0]) {
     this.calls++;
     if (this.failAt !== null && this.calls === this.failAt) throw new Error('interrupted');
-    if (spec.study === 'latency') return { latencyP50Ms: spec.method === 'vql' ? 0.05 : spec.L / 1e4, latencyP99Ms: 0.1, latencyP50Ms100: 0.2, cacheBytesPerUser: 1000 };
+    if (spec.studies.includes('latency')) return { latencyP50Ms: spec.method === 'vql' ? 0.05 : spec.L / 1e4, latencyP99Ms: 0.1, latencyP50Ms100: 0.2, cacheBytesPerUser: 1000 };
     const auc = 0.6 + (spec.method.length % 7) / 100 + spec.L / 1e5;
     return { auc, gauc: auc - 0.01, logloss: 0.6, trainSeconds: 1, samplesPerSecond: 1000, epochs: 1 };
   }

@@ -92,7 +92,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
   bar?.start(todo.length, 0, { run: '' });
   try {
     for (const [i, spec] of todo.entries()) {
-      const label = `${spec.study} ${spec.method}${spec.variant === 'default' ? '' : `/${spec.variant}`} on ${spec.dataset} L=${spec.L} K=${Math.max(...spec.codebookSizes)} G=${spec.codebookSizes.length} seed=${spec.seed}`;
+      const label = `${spec.studies.join('+')} ${spec.method}${spec.variant === 'default' ? '' : `/${spec.variant}`} on ${spec.dataset} L=${spec.L} K=${Math.max(...spec.codebookSizes)} G=${spec.codebookSizes.length} seed=${spec.seed}`;
       bar?.update(i, { run: label });
       const started = performance.now();
       const values = await executor.execute(spec, config);

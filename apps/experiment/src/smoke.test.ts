@@ -17,7 +17,7 @@ describe('smoke preset, end to end', () => {
     const summary = await runExperiment({ config, outDir: out, available, executor: createExecutor(join(out, 'no-data'), () => {}), log: () => {}, progress: false });
     const records = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).records as RunRecord[];
     expect(records).toHaveLength(summary.executed);
-    const main = records.filter((r) => r.study === 'main');
+    const main = records.filter((r) => r.studies.includes('main'));
     expect(main.map((r) => r.method).sort()).toEqual([...METHOD_NAMES].sort());
     for (const r of main) {
       expect(r.auc).toBeGreaterThan(0.5);
@@ -25,8 +25,8 @@ describe('smoke preset, end to end', () => {
     }
     const oracle = main.find((r) => r.method === 'oracle')!;
     for (const r of main) expect(r.auc!).toBeLessThanOrEqual(oracle.auc! + 0.02);
-    expect(records.filter((r) => r.study === 'ablation').map((r) => r.variant).sort()).toEqual(['no-context', 'no-key-only', 'no-multi-scale', 'no-temporal-kernel']);
-    const latency = records.filter((r) => r.study === 'latency');
+    expect(records.filter((r) => r.studies.includes('ablation')).map((r) => r.variant).sort()).toEqual(['no-context', 'no-key-only', 'no-multi-scale', 'no-temporal-kernel']);
+    const latency = records.filter((r) => r.studies.includes('latency'));
     expect(latency.length).toBeGreaterThan(0);
     for (const r of latency) {
       expect(r.latencyP50Ms).toBeGreaterThan(0);

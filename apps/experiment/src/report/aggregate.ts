@@ -10,7 +10,7 @@ export interface Stat {
 
 /** Records that differ only by seed, merged: mean and sample std per metric. */
 export interface AggregateRow {
-  study: string;
+  studies: string[];
   method: string;
   variant: string;
   dataset: string;
@@ -25,7 +25,7 @@ const KEYS: MetricKey[] = ['auc', 'gauc', 'logloss', 'latencyP50Ms', 'latencyP99
 export function aggregate(records: readonly RunRecord[]): AggregateRow[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of records) {
-    const key = [r.study, r.method, r.variant, r.dataset, r.L, r.K, r.G].join('|');
+    const key = [r.method, r.variant, r.dataset, r.L, r.K, r.G, r.heads, r.studies.includes('latency') ? 'latency' : 'train'].join('|');
     const list = groups.get(key) ?? [];
     list.push(r);
     groups.set(key, list);
@@ -41,7 +41,7 @@ export function aggregate(records: readonly RunRecord[]): AggregateRow[] {
       const std = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : 0;
       metrics[key] = { mean, std, n: values.length };
     }
-    rows.push({ study: r0.study, method: r0.method, variant: r0.variant, dataset: r0.dataset, L: r0.L, K: r0.K, G: r0.G, metrics });
+    rows.push({ studies: [...new Set(list.flatMap((r) => r.studies))], method: r0.method, variant: r0.variant, dataset: r0.dataset, L: r0.L, K: r0.K, G: r0.G, metrics });
   }
   return rows;
 }
@@ -50,4 +50,9 @@ export function formatStat(stat: Stat | undefined, digits: number): string {
   if (stat === undefined) return '—';
   const mean = stat.mean.toFixed(digits);
   return stat.n > 1 ? `${mean} ± ${stat.std.toFixed(digits)}` : mean;
+}
+
+/** Whether an aggregated row belongs to a study's table. */
+export function inStudy(row: AggregateRow, study: string): boolean {
+  return row.studies.includes(study);
 }

@@ -2,6 +2,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import type { AggregateRow } from './aggregate.js';
+import { inStudy } from './aggregate.js';
 
 async function toSvg(spec: TopLevelSpec): Promise<string> {
   const compiled = vl.compile(spec).spec;
@@ -24,7 +25,7 @@ export interface Chart {
 /** The report's charts as SVG strings (Vega-Lite compiled and rendered in Node, no browser). */
 export async function renderCharts(rows: AggregateRow[]): Promise<Chart[]> {
   const charts: Chart[] = [];
-  const lSweep = rows.filter((r) => r.study === 'length-sweep' && r.metrics.auc);
+  const lSweep = rows.filter((r) => inStudy(r, 'length-sweep') && r.metrics.auc);
   if (lSweep.length > 0) {
     charts.push({
       title: `AUC vs history length L (${lSweep[0]!.dataset})`,
@@ -40,7 +41,7 @@ export async function renderCharts(rows: AggregateRow[]): Promise<Chart[]> {
       }),
     });
   }
-  const latency = rows.filter((r) => r.study === 'latency' && r.metrics.latencyP50Ms);
+  const latency = rows.filter((r) => inStudy(r, 'latency') && r.metrics.latencyP50Ms);
   if (latency.length > 0) {
     const values = latency.flatMap((r) => [
       { method: r.method, L: r.L, candidates: '1 candidate', ms: r.metrics.latencyP50Ms!.mean },
@@ -61,8 +62,8 @@ export async function renderCharts(rows: AggregateRow[]): Promise<Chart[]> {
       }),
     });
   }
-  const ablation = rows.filter((r) => (r.study === 'ablation' || (r.study === 'main' && r.method === 'vql')) && r.metrics.auc);
-  if (rows.some((r) => r.study === 'ablation')) {
+  const ablation = rows.filter((r) => (inStudy(r, 'ablation') || (inStudy(r, 'main') && r.method === 'vql')) && r.metrics.auc);
+  if (rows.some((r) => inStudy(r, 'ablation'))) {
     charts.push({
       title: 'VQL ablations (test AUC)',
       svg: await toSvg({
@@ -79,7 +80,7 @@ export async function renderCharts(rows: AggregateRow[]): Promise<Chart[]> {
     });
   }
   for (const [study, field, label] of [['codebook-sweep', 'K', 'codebook size K (finest group)'], ['group-sweep', 'G', 'head groups G']] as const) {
-    const sweep = rows.filter((r) => r.study === study && r.metrics.auc);
+    const sweep = rows.filter((r) => inStudy(r, study) && r.metrics.auc);
     if (sweep.length === 0) continue;
     charts.push({
       title: `VQL sensitivity to ${label}`,

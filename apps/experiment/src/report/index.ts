@@ -8,7 +8,7 @@ import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import type { ReportContext } from './markdown.js';
 
-export { aggregate, formatStat } from './aggregate.js';
+export { aggregate, formatStat, inStudy } from './aggregate.js';
 export type { AggregateRow } from './aggregate.js';
 export type { ReportContext } from './markdown.js';
 

@@ -1,4 +1,5 @@
 import type { AggregateRow, MetricKey } from './aggregate.js';
+import { inStudy } from './aggregate.js';
 import { formatStat } from './aggregate.js';
 
 interface Column {
@@ -73,34 +74,34 @@ export function renderMarkdown(rows: AggregateRow[], ctx: ReportContext): string
   const out: string[] = [`# vql experiment report: \`${ctx.experiment}\``, '', `Generated ${ctx.generatedAt}.`];
   if (ctx.skippedDatasets.length > 0) out.push('', `Skipped (not found): ${ctx.skippedDatasets.join(', ')}.`);
   for (const note of ctx.notes) out.push('', note);
-  const datasets = [...new Set(rows.filter((r) => r.study === 'main').map((r) => r.dataset))];
+  const datasets = [...new Set(rows.filter((r) => inStudy(r, 'main')).map((r) => r.dataset))];
   if (datasets.length > 0) {
     out.push('', '## Main comparison', '', 'Test-split metrics; best per column in bold (the oracle is the ceiling, not a competitor).');
     for (const ds of datasets) {
-      const main = rows.filter((r) => r.study === 'main' && r.dataset === ds);
+      const main = rows.filter((r) => inStudy(r, 'main') && r.dataset === ds);
       out.push('', `### ${ds} (L = ${main[0]!.L})`, '', markdownTable(main, (r) => r.method, MAIN_COLUMNS, 'method'));
     }
   }
-  const ablation = rows.filter((r) => (r.study === 'ablation' || (r.study === 'main' && r.method === 'vql')));
-  if (rows.some((r) => r.study === 'ablation')) {
+  const ablation = rows.filter((r) => (inStudy(r, 'ablation') || (inStudy(r, 'main') && r.method === 'vql')));
+  if (rows.some((r) => inStudy(r, 'ablation'))) {
     out.push('', '## VQL ablations (AUC)', '', pivotByDataset(ablation));
   }
-  const kSweep = rows.filter((r) => r.study === 'codebook-sweep');
+  const kSweep = rows.filter((r) => inStudy(r, 'codebook-sweep'));
   if (kSweep.length > 0) {
     out.push('', `## Codebook size K (${kSweep[0]!.dataset}, L = ${kSweep[0]!.L}; groups get K/4^(G−1−g) codes)`, '',
       pivot(kSweep, () => 'vql', (r) => r.K, 'auc', 4, 'max', 'AUC', (k) => `K=${k}`));
   }
-  const gSweep = rows.filter((r) => r.study === 'group-sweep');
+  const gSweep = rows.filter((r) => inStudy(r, 'group-sweep'));
   if (gSweep.length > 0) {
     out.push('', `## Head groups G (${gSweep[0]!.dataset}, L = ${gSweep[0]!.L})`, '',
       pivot(gSweep, () => 'vql', (r) => r.G, 'auc', 4, 'max', 'AUC', (g) => `G=${g}`));
   }
-  const lSweep = rows.filter((r) => r.study === 'length-sweep');
+  const lSweep = rows.filter((r) => inStudy(r, 'length-sweep'));
   if (lSweep.length > 0) {
     out.push('', `## History length L (${lSweep[0]!.dataset}, AUC)`, '',
       pivot(lSweep, (r) => r.method, (r) => r.L, 'auc', 4, 'max', 'method', (l) => `L=${humanLength(l)}`));
   }
-  const latency = rows.filter((r) => r.study === 'latency');
+  const latency = rows.filter((r) => inStudy(r, 'latency'));
   if (latency.length > 0) {
     out.push('', '## Online latency per request (ms, p50; 1 candidate)', '',
       pivot(latency, (r) => r.method, (r) => r.L, 'latencyP50Ms', 3, 'min', 'method', (l) => `L=${humanLength(l)}`),
