@@ -78,9 +78,9 @@ export class TestRedisServer {
   /** kill -9: no shutdown, no final fsync. */
   async kill9(): Promise<void> {
     const proc = this.proc;
-    if (proc === undefined || proc.exitCode !== null) return;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
+      proc.once('close', () => resolve()); // 'close': after stdio closed too, so jest sees no open handle
       proc.kill('SIGKILL');
     });
   }
