@@ -1,7 +1,7 @@
 import { tf } from '@vql/runtime';
 import type { Rng, Tensor, Variable } from '@vql/runtime';
 import { VqlModelError } from './errors.js';
-import { fusedTargetAttention } from './fused-attention.js';
+import { targetAttention } from './fused-attention.js';
 import type { InterestInputs } from './interest-module.js';
 
 /** Shape of a multi-head target attention with grouped keys (heads of a group share a key). */
@@ -45,12 +45,18 @@ export interface AttendArgs {
   readonly uniqueBias: Tensor | null; // [U]
   /** log κ(dt) per position, or null (kernel off). */
   readonly logKernel: Tensor | null; // [B, L]
+  /**
+   * Code per unique row and head group when `uniqueKeys` are quantized (rows with one code carry
+   * one key): the attention then runs in the grouped per-code form (same weights, fewer logits).
+   */
+  readonly uniqueCodes?: Int32Array | null; // [U·G]
 }
 
 /**
  * o^h = Σ_l softmax_l(q^h·k_l^{g(h)}/√d_h + b_l + log κ(dt_l) − 10⁹·(1 − m_l)) v_l^h for all heads.
- * The per-position scalars (context bias, kernel, mask) are one [B, L] tensor; the attention
- * itself is `fusedTargetAttention` over the unique rows (no per-position key/value copies).
+ * The per-position scalars (context bias, kernel) are one [B, L] tensor; padding is skipped on the
+ * host (exactly what the −10⁹ logit does); the attention itself is `targetAttention` over the
+ * unique rows (no per-position key/value copies), grouped per code when `uniqueCodes` is given.
  * Users without behaviours get exact zeros. Returns [B, H·d_h].
  */
 export function attend(args: AttendArgs): Tensor {
@@ -59,10 +65,24 @@ export function attend(args: AttendArgs): Tensor {
   const B = inputs.batchSize;
   const L = inputs.maxLen;
   if (L === 0) return tf.zeros([B, H * dh]);
-  let extra: Tensor = tf.mul(tf.sub(inputs.historyMask, 1), 1e9);
-  if (uniqueBias !== null) extra = tf.add(extra, tf.reshape(inputs.gatherHistory(tf.reshape(uniqueBias, [-1, 1])), [B, L]));
-  if (logKernel !== null) extra = tf.add(extra, logKernel);
-  return fusedTargetAttention(query, uniqueKeys, uniqueValues, extra, inputs.inverseHost, hasHistoryOf(inputs), { batchSize: B, maxLen: L, heads: H, groups: G, headDim: dh }, 1 / Math.sqrt(dh));
+  let extra: Tensor | null = logKernel;
+  if (uniqueBias !== null) {
+    const bias = tf.reshape(inputs.gatherHistory(tf.reshape(uniqueBias, [-1, 1])), [B, L]);
+    extra = extra === null ? bias : tf.add(extra, bias);
+  }
+  return targetAttention(query, uniqueKeys, uniqueValues, extra, {
+    inverse: inputs.inverseHost,
+    hasHistory: hasHistoryOf(inputs),
+    mask: maskOf(inputs),
+    codes: args.uniqueCodes ?? null,
+    shape: { batchSize: B, maxLen: L, heads: H, groups: G, headDim: dh },
+    scale: 1 / Math.sqrt(dh),
+  });
+}
+
+/** The padding mask the module was given, on the host (one [B·L] read). */
+function maskOf(inputs: InterestInputs): Float32Array {
+  return inputs.historyMask.dataSync() as Float32Array;
 }
 
 function hasHistoryOf(inputs: InterestInputs): Float32Array {

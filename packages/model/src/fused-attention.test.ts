@@ -1,5 +1,5 @@
 import { createRng, initBackend, tf } from '@vql/runtime';
-import { fusedTargetAttention } from './fused-attention.js';
+import { fusedTargetAttention, targetAttention } from './fused-attention.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -44,5 +44,59 @@ describe('fusedTargetAttention', () => {
     });
     // The empty row's output is exactly zero.
     expect(Array.from(fusedTargetAttention(q, k, v, e, inv, has, shape, 1).dataSync().slice(2 * H * dh, 3 * H * dh))).toEqual(new Array(H * dh).fill(0));
+  });
+
+  it.each([
+    ['per position', false],
+    ['grouped per code', true],
+  ])('%s with a host mask and no extra matches stock tfjs ops in value and gradients', (_name, grouped) => {
+    const [B, L, H, G, dh, U, K] = [5, 9, 4, 2, 3, 8, 3];
+    const rng = createRng(7);
+    const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
+    const inv = Int32Array.from({ length: B * L }, () => 1 + rng.int(U - 1));
+    // Row 1 has one real position, row 3 none (hasHistory 0), row 4 ends with padding.
+    const mask = Float32Array.from({ length: B * L }, (_, i) => {
+      const b = Math.floor(i / L);
+      const l = i % L;
+      return b === 3 ? 0 : b === 1 ? (l === 4 ? 1 : 0) : b === 4 ? (l < 6 ? 1 : 0) : 1;
+    });
+    for (let i = 0; i < inv.length; i++) if (mask[i] === 0) inv[i] = 0;
+    const has = Float32Array.from({ length: B }, (_, b) => (b === 3 ? 0 : 1));
+    // Grouped: rows sharing a code share their key (the code), as quantized keys do.
+    const codes = Int32Array.from({ length: U * G }, () => rng.int(K));
+    const book = rand(G * K * dh);
+    const keys = grouped ? Float32Array.from({ length: U * G * dh }, (_, i) => {
+      const u = Math.floor(i / (G * dh));
+      const g = Math.floor(i / dh) % G;
+      return book[(g * K + codes[u * G + g]!) * dh + (i % dh)]!;
+    }) : rand(U * G * dh);
+    const q = tf.tensor2d(rand(B * H * dh), [B, H * dh]);
+    const k = tf.tensor2d(keys, [U, G * dh]);
+    const v = tf.tensor2d(rand(U * H * dh), [U, H * dh]);
+    const e = tf.tensor2d(rand(B * L), [B, L]);
+    const w = tf.tensor2d(rand(B * H * dh), [B, H * dh]);
+    const shape = { batchSize: B, maxLen: L, heads: H, groups: G, headDim: dh };
+    const scale = 1 / Math.sqrt(dh);
+    const options = { inverse: inv, hasHistory: has, mask, codes: grouped ? codes : null, shape, scale };
+    const penalty = tf.tensor2d(mask.map((m) => (m - 1) * 1e9), [B, L]);
+    const f = (...xs: tf.Tensor[]) => tf.sum(tf.mul(targetAttention(xs[0]!, xs[1]!, xs[2]!, xs[3]!, options), w));
+    const r = (...xs: tf.Tensor[]) => tf.sum(tf.mul(reference(xs[0]!, xs[1]!, xs[2]!, tf.add(xs[3]!, penalty), inv, has, B, L, H, G, dh), w));
+    tf.tidy(() => {
+      expect(f(q, k, v, e).dataSync()[0]).toBeCloseTo(r(q, k, v, e).dataSync()[0]!, 4);
+      const gf = tf.grads(f)([q, k, v, e]);
+      const gr = tf.grads(r)([q, k, v, e]);
+      gf.forEach((g, i) => {
+        const a = g.dataSync();
+        const b = gr[i]!.dataSync();
+        expect(a.length).toBe(b.length);
+        for (let j = 0; j < a.length; j++) expect(a[j]).toBeCloseTo(b[j]!, 4);
+      });
+      // Without an extra term the op takes three inputs and matches extra = 0.
+      const noExtra = targetAttention(q, k, v, null, options).dataSync();
+      const zeroExtra = targetAttention(q, k, v, tf.zerosLike(e), options).dataSync();
+      for (let i = 0; i < noExtra.length; i++) expect(noExtra[i]).toBeCloseTo(zeroExtra[i]!, 6);
+      expect(Array.from(noExtra.slice(3 * H * dh, 4 * H * dh))).toEqual(new Array(H * dh).fill(0));
+    });
+    tf.dispose([q, k, v, e, w, penalty]);
   });
 });

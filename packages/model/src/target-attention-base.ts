@@ -76,11 +76,13 @@ export abstract class TargetAttentionBase {
       : { target: inputs.targetItemEmbedding, unique: inputs.uniqueItemEmbedding, bias: null };
   }
 
-  /** Keys [U, G·d_h] and values [U, H·d_h] of the unique rows from one matmul (one op, one backward). */
+  /**
+   * Keys [U, G·d_h] and values [U, H·d_h] of the unique rows: two matmuls rather than one on
+   * [W_K | W_V] and a split, whose backward (a column concat of [U, ·] gradients) is slower on
+   * wasm than the second matmul.
+   */
   protected projectUnique(unique: Tensor): { keys: Tensor; values: Tensor } {
-    const { heads: H, groups: G, headDim: dh } = this.shape;
-    const [keys, values] = tf.split(tf.matMul(unique, tf.concat([this.wk, this.wv], 1)), [G * dh, H * dh], 1) as [Tensor, Tensor];
-    return { keys, values };
+    return { keys: tf.matMul(unique, this.wk), values: tf.matMul(unique, this.wv) };
   }
 
   protected logKernel(inputs: InterestInputs): Tensor | null {

@@ -129,6 +129,8 @@ export class VqlAttention extends TargetAttentionBase implements InterestModule 
       uniqueValues: values,
       uniqueBias: bias,
       logKernel: this.logKernel(inputs),
+      // Rows of one code share one key: the attention runs per code (DESIGN §2 grouped form).
+      uniqueCodes: q.codes.dataSync() as Int32Array,
     });
     return { interest, auxLoss: aux };
   }

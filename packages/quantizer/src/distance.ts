@@ -104,3 +104,90 @@ export function normalizeRowsInPlace(values: Float32Array, n: number, d: number)
   }
   return values;
 }
+
+/**
+ * Nearest code of every key of every group at once: keys [N, G, d], `codes[g]` [K_g, d] →
+ * host int32 [N·G] (item-major). One matmul against a block-diagonal [G·d, G·K_max] matrix of
+ * −2·c (codebooks shorter than K_max padded with never-chosen columns), plus ||c||², then one
+ * argMin over [N, G, K_max] — instead of an unstack and a matmul + argMin per group. Same
+ * argmin as `nearestCodes` per group up to float ties; rows in blocks of `blockElements` scores.
+ */
+export function nearestCodesGrouped(keys: tf.Tensor3D, codes: readonly tf.Tensor2D[], blockElements = MAX_BLOCK_ELEMENTS): Int32Array {
+  return untaped(() => nearestCodesGroupedOnTape(keys, codes, blockElements));
+}
+
+/**
+ * Runs `fn` with gradient recording off. Inside a gradient tape tfjs records every op and clones
+ * the inputs each op saves for its backward pass (a full copy of [N, G·K] scores for argMin,
+ * of the keys for reshape, ...), even for ops no gradient will ever reach. Ops run inside a
+ * kernel's forward are not recorded, so `fn` runs as the forward of an input-less custom op.
+ */
+function untaped<T>(fn: () => T): T {
+  let result: T | undefined;
+  let done = false;
+  const op = tf.customGrad(() => {
+    result = fn();
+    done = true;
+    return { value: tf.scalar(0), gradFunc: () => [] };
+  });
+  (op() as tf.Tensor).dispose();
+  if (!done) throw new VqlQuantizerError('INTERNAL', 'untaped: the function did not run.');
+  return result as T;
+}
+
+function nearestCodesGroupedOnTape(keys: tf.Tensor3D, codes: readonly tf.Tensor2D[], blockElements: number): Int32Array {
+  const [n, G, d] = keys.shape;
+  if (codes.length !== G) {
+    throw new VqlQuantizerError('DIMENSION_MISMATCH', `nearestCodesGrouped: keys have ${G} groups but ${codes.length} codebooks were given.`);
+  }
+  codes.forEach((c, g) => {
+    if (c.shape[1] !== d) throw new VqlQuantizerError('DIMENSION_MISMATCH', `nearestCodesGrouped: keys have width ${d} but codebook ${g} has width ${c.shape[1]}.`);
+  });
+  const out = new Int32Array(n * G);
+  if (n === 0) return out;
+  const kMax = Math.max(...codes.map((c) => c.shape[0]));
+  const host = codes.map((c) => c.dataSync() as Float32Array);
+  const weights = new Float32Array(G * d * G * kMax);
+  const bias = new Float32Array(G * kMax);
+  for (let g = 0; g < G; g++) {
+    const K = codes[g]!.shape[0];
+    const c = host[g]!;
+    for (let j = 0; j < kMax; j++) {
+      const col = g * kMax + j;
+      if (j >= K) {
+        bias[col] = 3.4e38; // padding column: larger than any real score, never the argmin
+        continue;
+      }
+      let norm = 0;
+      for (let t = 0; t < d; t++) {
+        const x = c[j * d + t]!;
+        weights[(g * d + t) * G * kMax + col] = -2 * x;
+        norm += x * x;
+      }
+      bias[col] = norm;
+    }
+  }
+  const w = tf.tensor2d(weights, [G * d, G * kMax]);
+  const b = tf.tensor1d(bias);
+  try {
+    const rows = Math.max(1, Math.floor(blockElements / (G * kMax)));
+    const flat = tf.reshape(keys, [n, G * d]);
+    try {
+      for (let start = 0; start < n; start += rows) {
+        const size = Math.min(rows, n - start);
+        const z = tf.tidy(() => {
+          const block = size === n ? flat : tf.slice(flat, [start, 0], [size, G * d]);
+          return tf.argMin(tf.reshape(tf.add(tf.matMul(block, w), b), [size, G, kMax]), 2);
+        });
+        out.set(z.dataSync() as Int32Array, start * G);
+        z.dispose();
+      }
+    } finally {
+      flat.dispose();
+    }
+  } finally {
+    w.dispose();
+    b.dispose();
+  }
+  return out;
+}

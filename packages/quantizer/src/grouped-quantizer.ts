@@ -1,10 +1,10 @@
-import { tf, createRng, straightThrough, stopGradient, weightsFingerprint, saveWeights, loadWeights } from '@vql/runtime';
+import { tf, createRng, weightsFingerprint, saveWeights, loadWeights } from '@vql/runtime';
 import type { Rng, JsonValue } from '@vql/runtime';
 import { Codebook, checkPositiveInteger } from './codebook.js';
 import type { CodeUpdate } from './codebook.js';
-import { nearestCodes, nearestCodesHost, normalizeRowsInPlace } from './distance.js';
+import { nearestCodesGrouped, nearestCodesHost, normalizeRowsInPlace } from './distance.js';
 import { VqlQuantizerError } from './errors.js';
-import { gatherRows } from './gather-rows.js';
+import { quantizationErrorSums, straightThroughCodes } from './fused-quantize.js';
 
 export type Metric = 'euclidean' | 'cosine';
 export type CodebookInit = 'kmeans++' | 'random';
@@ -492,45 +492,20 @@ export class GroupedQuantizer {
     const denominator = Math.max(1, valid * g * d);
     const codesHost = new Int32Array(n * g);
     const result = tf.tidy(() => {
-      const weight = options.mask === undefined ? null : tf.reshape(tf.cast(options.mask, 'float32'), [n, 1]);
-      let cbSum: tf.Scalar = tf.scalar(0);
-      let cmSum: tf.Scalar = tf.scalar(0);
-      const part = (k2: tf.Tensor2D, codebook: Codebook, w: tf.Tensor | null): { q: tf.Tensor2D; z: Int32Array } => {
-        let c = codebook.effective();
-        let k = k2;
-        if (this.metric === 'cosine') {
-          k = l2normalize(k);
-          c = l2normalize(c);
-        }
-        const z = nearestCodes(k, c);
-        const cz = gatherRows(c, z);
-        const cbErr = tf.square(tf.sub(stopGradient(k), cz));
-        const cmErr = tf.square(tf.sub(k, stopGradient(cz)));
-        cbSum = tf.add(cbSum, tf.sum(w === null ? cbErr : tf.mul(cbErr, w)));
-        cmSum = tf.add(cmSum, tf.sum(w === null ? cmErr : tf.mul(cmErr, w)));
-        return { q: straightThrough(k, cz), z };
-      };
-      let quantized: tf.Tensor3D;
-      if (this.shared) {
-        const wAll = weight === null ? null : tf.reshape(tf.tile(weight, [1, g]), [n * g, 1]);
-        const { q, z } = part(tf.reshape(keys, [n * g, d]), this.codebooks[0]!, wAll);
-        codesHost.set(z);
-        quantized = tf.reshape(q, [n, g, d]);
-      } else {
-        const perGroup = g === 1 ? [tf.reshape(keys, [n, d]) as tf.Tensor2D] : (tf.unstack(keys, 1) as tf.Tensor2D[]);
-        const qs = perGroup.map((k2, gg) => {
-          const { q, z } = part(k2, this.codebooks[gg]!, weight);
-          for (let i = 0; i < n; i++) codesHost[i * g + gg] = z[i]!;
-          return q;
-        });
-        quantized = (g === 1 ? tf.reshape(qs[0]!, [n, 1, d]) : tf.stack(qs, 1)) as tf.Tensor3D;
-      }
-      const codebookLoss = this.codeUpdate === 'ema' ? tf.scalar(0) : tf.div(cbSum, denominator);
+      const books = this.codebooks.map((c) => (this.metric === 'cosine' ? l2normalize(c.effective()) : c.effective()));
+      const k3 = this.metric === 'cosine' ? l2normalize(keys) : keys;
+      // Code choice for all groups in one matmul (no gradient), then one fused op for the
+      // straight-through keys and one for both loss numerators.
+      codesHost.set(nearestCodesGrouped(k3, Array.from({ length: g }, (_, gg) => books[this.shared ? 0 : gg]!)));
+      const fused = { codes: codesHost, bookOf: Array.from({ length: g }, (_, gg) => (this.shared ? 0 : gg)), weight: maskHost };
+      const quantized = straightThroughCodes(k3, books, fused);
+      const sums = quantizationErrorSums(k3, books, fused);
+      const codebookLoss = this.codeUpdate === 'ema' ? tf.scalar(0) : tf.div(tf.reshape(tf.slice(sums, [0], [1]), []), denominator);
       return {
         quantized,
         codes: tf.tensor2d(codesHost, [n, g], 'int32'),
         codebookLoss: codebookLoss as tf.Scalar,
-        commitmentLoss: tf.div(cmSum, denominator) as tf.Scalar,
+        commitmentLoss: tf.div(tf.reshape(tf.slice(sums, [1], [1]), []), denominator) as tf.Scalar,
       };
     });
     if (training) this.record(keysHost!, n, maskHost, codesHost);
@@ -552,32 +527,46 @@ export class GroupedQuantizer {
       const sqErr = new Float64Array(m);
       const used = this.lastUsed[cb]!;
       let r = 0;
+      const step = this.step;
+      // Index loops and per-group accumulators in locals: this runs over every key of every step.
+      const windows = groups.map((gg) => this.windows[gg]!);
+      const sums = groups.map(() => ({ sq: 0, rel: 0, relN: 0, n: 0 }));
       for (let i = 0; i < n; i++) {
         if (maskHost !== null && maskHost[i] !== 1) continue;
-        for (const gg of groups) {
-          const z = codesHost[i * g + gg]!;
+        for (let gi = 0; gi < groups.length; gi++) {
+          const z = codesHost[i * g + groups[gi]!]!;
           codes[r] = z;
-          used[z] = this.step;
+          used[z] = step;
           let err = 0;
           let norm = 0;
+          const ko = r * d;
+          const co = z * d;
           for (let t = 0; t < d; t++) {
-            const kv = keys[r * d + t]!;
-            const diff = kv - values[z * d + t]!;
+            const kv = keys[ko + t]!;
+            const diff = kv - values[co + t]!;
             err += diff * diff;
             norm += kv * kv;
           }
           sqErr[r] = err;
-          const w = this.windows[gg]!;
-          w.counts[z] = w.counts[z]! + 1;
-          w.sqErrSum += err / d;
-          w.sqErrN++;
+          const counts = windows[gi]!.counts;
+          counts[z] = counts[z]! + 1;
+          const acc = sums[gi]!;
+          acc.sq += err / d;
+          acc.n++;
           if (norm > 0) {
-            w.relErrSum += Math.sqrt(err / norm);
-            w.relErrN++;
+            acc.rel += Math.sqrt(err / norm);
+            acc.relN++;
           }
           r++;
         }
       }
+      windows.forEach((w, gi) => {
+        const acc = sums[gi]!;
+        w.sqErrSum += acc.sq;
+        w.sqErrN += acc.n;
+        w.relErrSum += acc.rel;
+        w.relErrN += acc.relN;
+      });
       pending.push({ keys, codes, sqErr, n: m });
     });
     this.pending = pending;

@@ -1,5 +1,6 @@
 import { tf } from '@vql/runtime';
 import type { Tensor, Variable } from '@vql/runtime';
+import { decayMixtureLogWeight } from './decay-mixture-log-weight.js';
 import { VqlTemporalKernelError } from './errors.js';
 import type { KernelConfig, SeparableKernel } from './separable-kernel.js';
 import { checkTimeUnit, secondsPerUnit } from './time-unit.js';
@@ -97,10 +98,8 @@ export class ExpDecayMixtureKernel implements SeparableKernel {
   logWeight(dt: Tensor): Tensor {
     return tf.tidy(() => {
       const x = dt.dtype === 'float32' ? dt : tf.cast(dt, 'float32');
-      // [..., 1] * [R] → [..., R]; the unit conversion folds into the rates (one op fewer).
-      const scaledRates = this.unitSeconds === 1 ? tf.exp(this.logRate) : tf.mul(tf.exp(this.logRate), this.unitSeconds);
-      const terms = tf.sub(this.logBeta, tf.mul(tf.expandDims(x, -1), scaledRates));
-      return tf.logSumExp(terms, -1);
+      // One custom op (closed-form gradient) instead of the broadcast + logSumExp composition.
+      return decayMixtureLogWeight(x, this.logRate, this.logBeta, this.unitSeconds);
     });
   }
 

@@ -1,6 +1,7 @@
 import { tf } from '../tf.js';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerBatchMatMulTransposeKernel } from './batch-matmul-transpose.js';
 import { registerSegmentSumKernels } from './unsorted-segment-sum.js';
 
 type TensorInfo = tf.TensorInfo;
@@ -38,6 +39,7 @@ export function registerCpuFallbackKernels(): readonly string[] {
   if (cpu !== null) return registered;
   // Native (linear-time) kernels first; the bridge then only covers what is still missing.
   registerSegmentSumKernels();
+  registerBatchMatMulTransposeKernel();
   cpu = new MathBackendCPU();
   const wasmKernels = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName));
   for (const kernel of tf.getKernelsForBackend('cpu')) {
