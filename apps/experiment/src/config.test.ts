@@ -35,7 +35,7 @@ describe('presets', () => {
 
   it('trains a run shared by several studies once (the main VQL run is a K, G and L sweep point)', () => {
     const runs = planRuns(PRESETS.quick, new Set(['synthetic']));
-    const mainVql = runs.filter((r) => r.method === 'vql' && r.variant === 'default' && r.L === 500 && r.studies.includes('main'));
+    const mainVql = runs.filter((r) => r.method === 'vql' && r.variant === 'default' && r.L === 300 && r.studies.includes('main'));
     expect(mainVql).toHaveLength(1);
     expect(mainVql[0]!.studies.sort()).toEqual(['codebook-sweep', 'group-sweep', 'length-sweep', 'main']);
     expect(runs.filter((r) => r.studies.includes('codebook-sweep')).map((r) => Math.max(...r.codebookSizes)).sort((a, b) => a - b)).toEqual([16, 64, 256]);
