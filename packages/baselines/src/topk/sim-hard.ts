@@ -8,19 +8,25 @@ import { TopKModule, rowLength } from './topk-base.js';
 export interface SimHardOptions extends AttentionOptions {
   /** Behaviours retrieved per request (newest first). Default 50; k > L takes all. */
   k?: number;
-  /** Item-scope categorical context feature holding the category. Default 'category'. */
+  /**
+   * Item-scope context feature holding the category: categorical, or multi-valued (genres, tags)
+   * where a behaviour matches when it shares any category with the target. Default 'category'.
+   */
   categoryFeature?: string;
 }
 
 /**
- * SIM (hard search): keep the newest k behaviours whose category equals the target's, then
- * multi-head target attention over them. Category 0 (missing) matches nothing. The search has no
- * parameters; only the attention trains.
+ * SIM (hard search): keep the newest k behaviours whose category equals the target's (for a
+ * multi-valued feature: shares one of the target's categories), then multi-head target attention
+ * over them. Category 0 (missing) matches nothing. The search has no parameters; only the
+ * attention trains.
  */
 export class SimHard extends TopKModule {
   static readonly kind = 'sim-hard';
   readonly kind = SimHard.kind;
   readonly categoryFeature: string;
+  /** Values per row of the category feature: 1 for categorical, `width` for multi-valued. */
+  readonly categoryWidth: number;
 
   constructor(options: SimHardOptions, context: InterestBuildContext) {
     super('SimHard', SimHard.kind, options as Record<string, unknown>, context, ['categoryFeature']);
@@ -30,12 +36,13 @@ export class SimHard extends TopKModule {
     if (spec === undefined) {
       throw new VqlBaselinesError('INVALID_CONFIG', `SimHard: categoryFeature "${this.categoryFeature}" is not a context feature of the dataset (features: ${known}).`);
     }
-    if (spec.kind !== 'categorical' || spec.scope !== 'item') {
+    if ((spec.kind !== 'categorical' && spec.kind !== 'multi') || spec.scope !== 'item') {
       throw new VqlBaselinesError(
         'INVALID_CONFIG',
-        `SimHard: categoryFeature "${this.categoryFeature}" must be an item-scope categorical feature, got kind "${String(spec.kind)}", scope "${String(spec.scope)}".`,
+        `SimHard: categoryFeature "${this.categoryFeature}" must be an item-scope categorical or multi-valued feature, got kind "${String(spec.kind)}", scope "${String(spec.scope)}".`,
       );
     }
+    this.categoryWidth = spec.kind === 'multi' ? Number(spec['width']) : 1;
     this.extendConfig({ categoryFeature: this.categoryFeature });
   }
 
@@ -51,19 +58,26 @@ export class SimHard extends TopKModule {
     const name = this.categoryFeature;
     const tc = inputs.host.targetContext[name];
     const hc = inputs.host.historyContext[name];
-    if (tc === undefined || hc === undefined || tc.length !== B || hc.length !== B * L) {
+    const w = this.categoryWidth;
+    if (tc === undefined || hc === undefined || tc.length !== B * w || hc.length !== B * L * w) {
       throw new VqlBaselinesError(
         'INVALID_BATCH',
-        `SimHard: the batch needs targetContext.${name} [${B}] and historyContext.${name} [${B * L}]; got ${tc?.length ?? 'none'} and ${hc?.length ?? 'none'}.`,
+        `SimHard: the batch needs targetContext.${name} [${B * w}] and historyContext.${name} [${B * L * w}]; got ${tc?.length ?? 'none'} and ${hc?.length ?? 'none'}.`,
       );
     }
     const picked = new Int32Array(k);
+    const matches = (b: number, p: number): boolean => {
+      for (let i = 0; i < w; i++) {
+        const cat = tc[b * w + i]!;
+        if (cat === 0) continue;
+        for (let j = 0; j < w; j++) if (hc[p * w + j] === cat) return true;
+      }
+      return false;
+    };
     for (let b = 0; b < B; b++) {
-      const cat = tc[b]!;
-      if (cat === 0) continue;
       let count = 0;
       for (let l = rowLength(inputs, b) - 1; l >= 0 && count < k; l--) {
-        if (inputs.host.historyMask[b * L + l] !== 0 && hc[b * L + l] === cat) picked[count++] = l;
+        if (inputs.host.historyMask[b * L + l] !== 0 && matches(b, b * L + l)) picked[count++] = l;
       }
       fillSelection(sel, inputs, b, picked, count);
     }
