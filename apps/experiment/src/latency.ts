@@ -5,7 +5,7 @@ import type { ExactAttentionState, UserHistory } from '@vql/cache-store';
 import { latencySummary } from '@vql/metrics';
 import { CtrModel } from '@vql/model';
 import type { VqlAttention } from '@vql/model';
-import { createRng } from '@vql/runtime';
+import { createRng, tf } from '@vql/runtime';
 import type { ExperimentConfig, MethodName } from './config.js';
 import { modelConfigFor } from './methods.js';
 import type { PreparedDataset } from './datasets.js';
@@ -55,6 +55,24 @@ function embedInChunks(model: CtrModel, items: Int32Array): Float32Array {
 }
 
 function vqlScorers(model: CtrModel, h: UserHistory): { vql: Scorer; full: Scorer } {
+  const attention = model.interest as VqlAttention;
+  const { wk, inputDim } = attention.projectionsHost();
+  const fused = embedInChunks(model, h.items);
+  const L = h.items.length;
+  const kw = wk.length / inputDim; // G·d_h
+  const keys = new Float32Array(L * kw);
+  for (let i = 0; i < L; i++) {
+    for (let c = 0; c < kw; c++) {
+      let s = 0;
+      for (let k = 0; k < inputDim; k++) s += fused[i * inputDim + k]! * wk[k * kw + c]!;
+      keys[i * kw + c] = s;
+    }
+  }
+  // Seed the codebooks from these keys (k-means++, as training would on its first batch), so the
+  // cache holds as many distinct codes as a trained model's — VQL's request cost grows with them.
+  const groups = (attention.config['codebookSizes'] as number[]).length;
+  const sample = Math.min(L, 20_000);
+  tf.tidy(() => attention.quantizer.initialize(tf.tensor3d(keys.subarray(0, sample * kw), [sample, groups, kw / groups])));
   const cm = new CtrCacheModel(model);
   const cached = new CachedScorer(cm);
   const blob = encodeCache(buildUserCache(cm, h));
@@ -65,19 +83,6 @@ function vqlScorers(model: CtrModel, h: UserHistory): { vql: Scorer; full: Score
     dispose: () => {},
   };
   // Full attention over the same model's exact keys and values (projection not timed: its best case).
-  const attention = model.interest as VqlAttention;
-  const { wk, inputDim } = attention.projectionsHost();
-  const fused = embedInChunks(model, h.items);
-  const L = h.items.length;
-  const kw = wk.length / inputDim;
-  const keys = new Float32Array(L * kw);
-  for (let i = 0; i < L; i++) {
-    for (let c = 0; c < kw; c++) {
-      let s = 0;
-      for (let k = 0; k < inputDim; k++) s += fused[i * inputDim + k]! * wk[k * kw + c]!;
-      keys[i * kw + c] = s;
-    }
-  }
   const kernel = attention.temporalKernel();
   const values = cm.encodeEvents(h).values;
   const full: Scorer = {

@@ -62,7 +62,8 @@ export async function renderCharts(rows: AggregateRow[]): Promise<Chart[]> {
       }),
     });
   }
-  const ablation = rows.filter((r) => (inStudy(r, 'ablation') || (inStudy(r, 'main') && r.method === 'vql')) && r.metrics.auc);
+  const ablated = new Set(rows.filter((r) => inStudy(r, 'ablation')).map((r) => r.dataset));
+  const ablation = rows.filter((r) => ablated.has(r.dataset) && (inStudy(r, 'ablation') || (inStudy(r, 'main') && r.method === 'vql')) && r.metrics.auc);
   if (rows.some((r) => inStudy(r, 'ablation'))) {
     charts.push({
       title: 'VQL ablations (test AUC)',

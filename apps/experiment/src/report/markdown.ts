@@ -43,9 +43,16 @@ function pivot(rows: AggregateRow[], rowKey: (r: AggregateRow) => string, colKey
   const rowNames = [...new Set(rows.map(rowKey))];
   const lines = [`| ${rowTitle} | ${cols.map(colTitle).join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`];
   const bestPerCol = new Map<number, number>();
+  const pick = (values: number[]) => (better === 'max' ? Math.max(...values) : Math.min(...values));
   for (const c of cols) {
     const values = rows.filter((r) => colKey(r) === c && r.method !== 'oracle').map((r) => r.metrics[metric]?.mean).filter((v): v is number => v !== undefined);
-    if (values.length > 0) bestPerCol.set(c, better === 'max' ? Math.max(...values) : Math.min(...values));
+    if (values.length > 0) bestPerCol.set(c, pick(values));
+  }
+  if (rowNames.length === 1) {
+    // A one-row sweep (K, G): the best column of that row is the one to mark.
+    const values = rows.map((r) => r.metrics[metric]?.mean).filter((v): v is number => v !== undefined);
+    const best = values.length > 0 ? pick(values) : undefined;
+    for (const c of cols) if (best !== undefined) bestPerCol.set(c, best);
   }
   for (const name of rowNames) {
     const cells = cols.map((c) => {
@@ -82,7 +89,8 @@ export function renderMarkdown(rows: AggregateRow[], ctx: ReportContext): string
       out.push('', `### ${ds} (L = ${main[0]!.L})`, '', markdownTable(main, (r) => r.method, MAIN_COLUMNS, 'method'));
     }
   }
-  const ablation = rows.filter((r) => (inStudy(r, 'ablation') || (inStudy(r, 'main') && r.method === 'vql')));
+  const ablated = new Set(rows.filter((r) => inStudy(r, 'ablation')).map((r) => r.dataset));
+  const ablation = rows.filter((r) => ablated.has(r.dataset) && (inStudy(r, 'ablation') || (inStudy(r, 'main') && r.method === 'vql')));
   if (rows.some((r) => inStudy(r, 'ablation'))) {
     out.push('', '## VQL ablations (AUC)', '', pivotByDataset(ablation));
   }
