@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { loadConfig } from './load-config.js';
 import type { ConfigFlags } from './load-config.js';
-import { defaultDataDir, findRepoRoot, resolveUserPath } from './paths.js';
+import { defaultDataDir, repoRoot, resolveUserPath } from './paths.js';
 import { checkOutDir, runExperiment } from './runner.js';
 import { selfCheck } from './self-check.js';
 import { ExperimentConfigError } from './errors.js';
@@ -33,14 +33,14 @@ program
   .option('--fresh', 'ignore finished runs in an existing results.json')
   .action(async (flags: RunFlags) => {
     const config = loadConfig(flags);
-    const outDir = checkOutDir(flags.out !== undefined ? resolveUserPath(flags.out) : `${findRepoRoot()}/out/${config.name}`);
+    const outDir = checkOutDir(flags.out !== undefined ? resolveUserPath(flags.out) : `${repoRoot()}/out/${config.name}`);
     const dataDir = flags.dataDir !== undefined ? resolveUserPath(flags.dataDir) : defaultDataDir();
     // Loaded only now: validation above must fail fast, before tfjs and the datasets load.
     const { createExecutor, availableDatasets } = await import('./execute.js');
-    const available = availableDatasets(config, dataDir, (line) => console.log(line));
+    const available = availableDatasets(config, dataDir);
     console.log(`vql experiment "${config.name}": backend ${config.backend}, data ${dataDir}, output ${outDir}`);
     const started = performance.now();
-    const summary = await runExperiment({ config, outDir, available, executor: createExecutor(dataDir), fresh: flags.fresh === true });
+    const summary = await runExperiment({ config, outDir, available, dataDir, executor: createExecutor(dataDir), fresh: flags.fresh === true });
     printSummary(summary.records);
     console.log(
       `\n${summary.executed} runs executed, ${summary.resumed} resumed, in ${((performance.now() - started) / 60000).toFixed(1)} min. ` +

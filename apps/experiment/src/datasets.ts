@@ -17,11 +17,10 @@ export interface PreparedDataset {
 }
 
 /** Datasets of the config that can run here: synthetic always, real ones when their folder exists. */
-export function availableDatasets(config: ExperimentConfig, dataDir: string, log: (line: string) => void): Set<DatasetName> {
+export function availableDatasets(config: ExperimentConfig, dataDir: string): Set<DatasetName> {
   const out = new Set<DatasetName>();
   for (const ds of config.datasets) {
     if (ds.name === 'synthetic' || datasetDir(ds.name, dataDir) !== null) out.add(ds.name);
-    else log(`dataset "${ds.name}" not found under ${dataDir}: skipped`);
   }
   return out;
 }

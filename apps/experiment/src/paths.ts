@@ -1,16 +1,5 @@
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-
-/** The workspace root: the nearest folder above `from` with a pnpm-workspace.yaml. */
-export function findRepoRoot(from = process.cwd()): string {
-  let dir = resolve(from);
-  for (;;) {
-    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) return resolve(from);
-    dir = parent;
-  }
-}
+import { isAbsolute, resolve } from 'node:path';
+import { findRepoRoot } from '@vql/data';
 
 /** Where the user typed the command (pnpm runs scripts in the package folder but keeps INIT_CWD). */
 export function userCwd(): string {
@@ -21,9 +10,18 @@ export function resolveUserPath(path: string): string {
   return isAbsolute(path) ? path : resolve(userCwd(), path);
 }
 
-/** `--data-dir`, else `VQL_DATA_DIR`, else `../shared/datasets` next to the repository. */
+/** The workspace root (@vql/data's lookup), or the user's folder outside a checkout. */
+export function repoRoot(): string {
+  return findRepoRoot() ?? userCwd();
+}
+
+/**
+ * `VQL_DATA_DIR` (relative to where the user typed the command — unlike @vql/data's default,
+ * which resolves against the process's folder, the package folder under `pnpm experiment`),
+ * else `../shared/datasets` next to the repository.
+ */
 export function defaultDataDir(): string {
   const fromEnv = process.env['VQL_DATA_DIR'];
   if (fromEnv !== undefined && fromEnv !== '') return resolveUserPath(fromEnv);
-  return resolve(findRepoRoot(), '..', 'shared', 'datasets');
+  return resolve(repoRoot(), '..', 'shared', 'datasets');
 }

@@ -24,6 +24,8 @@ export interface RunExperimentOptions {
   outDir: string;
   /** Datasets that exist (the caller checked the data directory); others are skipped with a message. */
   available: ReadonlySet<DatasetName>;
+  /** Where the real datasets were looked for, for that message. */
+  dataDir?: string;
   executor: RunExecutor;
   /** Ignore finished runs in an existing results.json. */
   fresh?: boolean;
@@ -70,7 +72,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
   const log = options.log ?? ((line: string) => console.log(line));
   const outDir = checkOutDir(options.outDir);
   const skippedDatasets = config.datasets.map((d) => d.name).filter((n) => !options.available.has(n));
-  for (const name of skippedDatasets) log(`skipping dataset "${name}": not found in the data directory`);
+  for (const name of skippedDatasets) log(`skipping dataset "${name}": not found in the data directory${options.dataDir !== undefined ? ` ${options.dataDir}` : ''}`);
   const runs = planRuns(config, options.available);
   if (runs.length === 0) {
     throw new ExperimentConfigError('NOTHING_TO_RUN', 'The experiment has no runs: no configured dataset was found, or every study is off.');

@@ -13,7 +13,7 @@ describe('smoke preset, end to end', () => {
   it('trains every method, measures latency and writes all outputs', async () => {
     const out = mkdtempSync(join(tmpdir(), 'vql-smoke-'));
     const config = parseExperimentConfig(PRESETS.smoke);
-    const available = availableDatasets(config, join(out, 'no-data'), () => {});
+    const available = availableDatasets(config, join(out, 'no-data'));
     const summary = await runExperiment({ config, outDir: out, available, executor: createExecutor(join(out, 'no-data'), () => {}), log: () => {}, progress: false });
     const records = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).records as RunRecord[];
     expect(records).toHaveLength(summary.executed);
