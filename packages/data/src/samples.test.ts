@@ -39,7 +39,7 @@ describe('buildCtrSamples', () => {
     }
   });
 
-  it('samples seeded negatives that avoid the user\'s items', () => {
+  it('samples seeded negatives that avoid the target and the items touched before it, not later ones', () => {
     const table = implicitTable();
     const a = buildCtrSamples(table, { negativesPerPositive: 2, seed: 3 });
     const b = buildCtrSamples(table, { negativesPerPositive: 2, seed: 3 });
@@ -48,12 +48,19 @@ describe('buildCtrSamples', () => {
     expect(a.train.targetItem).not.toEqual(c.train.targetItem);
     const neg = a.train.label.reduce((n, l) => n + (l === 0 ? 1 : 0), 0);
     expect(neg).toBe(2 * (a.train.size - neg));
-    for (let i = 0; i < a.train.size; i++) {
-      if (a.train.label[i] === 0 && a.train.user[i] === 3) {
-        const raw = table.rawItemId[a.train.targetItem[i]!]!;
-        expect(raw < 200 || raw >= 230).toBe(true);
+    // User 3 touches raw items 200..229 in order at times 1000..1029: a negative at time t may be
+    // any item but 200..(200 + t - 1000) — later items stay eligible (no future leak).
+    let futureNegatives = 0;
+    for (const set of [a.train, a.valid, a.test]) {
+      for (let i = 0; i < set.size; i++) {
+        if (set.label[i] !== 0 || set.user[i] !== 3) continue;
+        const raw = table.rawItemId[set.targetItem[i]!]!;
+        const touchedUpTo = 200 + (set.targetTime[i]! - 1000);
+        expect(raw >= 200 && raw <= touchedUpTo).toBe(false);
+        if (raw > touchedUpTo && raw < 230) futureNegatives++;
       }
     }
+    expect(futureNegatives).toBeGreaterThan(0);
     expect(() => buildCtrSamples(table, { split: [0.5, 0.5, 0.5] })).toThrow(VqlDataError);
     expect(() => buildCtrSamples(table, { negativesPerPositive: -1 })).toThrow(/negativesPerPositive/);
   });

@@ -80,7 +80,10 @@ export function splitPoints(n: number, split: readonly [number, number, number])
  * The CTR protocol of DESIGN §4: every event of a user is a target whose history is every event
  * strictly earlier in time (ties excluded); the user's events are split by time 80/10/10.
  * Explicit labels are kept; without them every event is a positive and negatives are sampled
- * (seeded) from the item pool, excluding items the user ever interacted with.
+ * (seeded) from the item pool, excluding the target item and every item the user touched
+ * *before* it. Items the user touches later stay eligible: excluding them would leak the
+ * future (a later positive could never appear as an earlier negative), and would make "the
+ * target already is in the history" a shortcut to the label.
  */
 export function buildCtrSamples(table: EventTable, options: BuildCtrSamplesOptions = {}): CtrSplits {
   const split = options.split ?? [0.8, 0.1, 0.1];
@@ -113,13 +116,11 @@ export function buildCtrSamples(table: EventTable, options: BuildCtrSamplesOptio
     const hi = userOffsets[u + 1]!;
     const n = hi - lo;
     const [a, b] = splitPoints(n, split);
-    let seen: Set<number> | null = null;
-    if (negatives > 0) {
-      seen = new Set();
-      for (let i = lo; i < hi; i++) seen.add(item[i]!);
-    }
+    // Items touched before the current event (grown as the scan advances).
+    const seen = new Set<number>();
     let tieStart = lo;
     for (let i = lo; i < hi; i++) {
+      if (i > lo) seen.add(item[i - 1]!);
       if (i > lo && time[i] !== time[i - 1]) tieStart = i;
       const end = tieStart; // events at the same instant are not "before" the target
       if (end - lo < minHistory) continue;
@@ -129,7 +130,7 @@ export function buildCtrSamples(table: EventTable, options: BuildCtrSamplesOptio
       for (let j = 0; j < negatives; j++) {
         // Bounded retries: a user who touched nearly every item still gets a negative.
         let candidate = drawItem();
-        for (let tries = 0; tries < 50 && seen!.has(candidate); tries++) candidate = drawItem();
+        for (let tries = 0; tries < 50 && (candidate === item[i] || seen.has(candidate)); tries++) candidate = drawItem();
         w.push(u, end, candidate, time[i]!, 0);
       }
     }
