@@ -140,3 +140,60 @@ describe('ProductKernel and SumKernel', () => {
     ms.dispose();
   });
 });
+
+/** log κ(dt) of an exp-decay mixture in float64 log-sum-exp: the far-gap reference. */
+function logKappa(rates: Float64Array, betas: Float64Array, dt: number): number {
+  const logs = Array.from(rates, (l, r) => Math.log(betas[r]!) - l * dt);
+  const m = Math.max(...logs);
+  return m + Math.log(logs.reduce((s, x) => s + Math.exp(x - m), 0));
+}
+
+describe('scaledQueryFactors: the query factors in log space, common maximum taken out', () => {
+  for (const [name, build] of Object.entries(builders)) {
+    it(`${name}: e^{logScale}·factors == queryFactors wherever those are representable; max |factor| = 1`, () => {
+      const rng = createRng(`scaled/${name}`);
+      const kernel = build('seconds');
+      for (let trial = 0; trial < 20; trial++) {
+        randomise(kernel, rng);
+        const t0 = 1.6e9 + rng.next() * 1e8;
+        const tq = t0 + rng.next() * 90 * DAY;
+        const plain = kernel.queryFactors(tq, t0);
+        const { factors, logScale } = kernel.scaledQueryFactors(tq, t0);
+        expect(factors.length).toBe(kernel.rank);
+        expect(Math.max(...Array.from(factors, Math.abs))).toBeCloseTo(1, 12);
+        for (let f = 0; f < kernel.rank; f++) {
+          const back = factors[f]! * Math.exp(logScale);
+          expect(Math.abs(back - plain[f]!)).toBeLessThanOrEqual(1e-9 * Math.abs(plain[f]!) + 1e-300);
+        }
+      }
+      kernel.dispose();
+    });
+  }
+
+  it('keeps kernel ratios exact at +30 y and +1000 y, where the plain factors are all 0', () => {
+    const k = new ExpDecayMixtureKernel({ timeUnit: 'seconds', initialRates: [1 / 3600, 1 / DAY, 1 / (7 * DAY)], initialWeights: [0.5, 0.3, 0.2] });
+    const t0 = 1.7e9;
+    const ti = Float64Array.of(t0, t0 - 600, t0 - DAY, t0 - 30 * DAY);
+    const h = k.historyFactorsBatch(ti, t0);
+    const rates = k.rates();
+    const betas = k.weights();
+    for (const gap of [30 * YEAR, 1000 * YEAR]) {
+      const tq = t0 + gap;
+      expect(Array.from(k.queryFactors(tq, t0))).toEqual([0, 0, 0]); // what the cache used to collapse with
+      const { factors, logScale } = k.scaledQueryFactors(tq, t0);
+      expect(Number.isFinite(logScale)).toBe(true);
+      const dot = (i: number) => factors.reduce((s, q, f) => s + q * h[i * 3 + f]!, 0);
+      for (let i = 1; i < ti.length; i++) {
+        const want = logKappa(rates, betas, tq - ti[i]!) - logKappa(rates, betas, tq - ti[0]!);
+        expect(Math.abs(Math.log(dot(i) / dot(0)) - want)).toBeLessThan(1e-9 * Math.max(1, Math.abs(want)));
+      }
+    }
+    k.dispose();
+  });
+
+  it('refuses a gap beyond float64 with NON_FINITE_FACTOR', () => {
+    const k = new ExpDecayMixtureKernel({ timeUnit: 'seconds', initialRates: [1], initialWeights: [1] });
+    expect(() => k.scaledQueryFactors(1e308, -1e308)).toThrow(expect.objectContaining({ code: 'NON_FINITE_FACTOR' }));
+    k.dispose();
+  });
+});

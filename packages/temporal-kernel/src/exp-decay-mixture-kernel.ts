@@ -2,10 +2,10 @@ import { tf } from '@vql/runtime';
 import type { Tensor, Variable } from '@vql/runtime';
 import { decayMixtureLogWeight } from './decay-mixture-log-weight.js';
 import { VqlTemporalKernelError } from './errors.js';
-import type { KernelConfig, SeparableKernel } from './separable-kernel.js';
+import type { KernelConfig, ScaledFactors, SeparableKernel } from './separable-kernel.js';
 import { checkTimeUnit, secondsPerUnit } from './time-unit.js';
 import type { TimeUnit } from './time-unit.js';
-import { assignNamed, checkFiniteOutput, checkPositive, checkPositiveInt, checkTime, readFinite } from './validate.js';
+import { assignNamed, checkFiniteOutput, checkFiniteScaled, checkPositive, checkPositiveInt, checkTime, readFinite } from './validate.js';
 
 export interface ExpDecayMixtureKernelOptions {
   /** Unit of every time and dt this kernel receives. Required: never guessed. */
@@ -121,6 +121,23 @@ export class ExpDecayMixtureKernel implements SeparableKernel {
     const out = new Float64Array(this.rank);
     for (let r = 0; r < this.rank; r++) out[r] = beta[r]! * Math.exp(-lambda[r]! * d);
     return checkFiniteOutput(where, out, `tq (${tq}) lies so far before the anchor t0 (${t0}) that e^{λΔ} overflows; anchor at or before the query time.`);
+  }
+
+  scaledQueryFactors(tq: number, t0: number): ScaledFactors {
+    const where = 'ExpDecayMixtureKernel.scaledQueryFactors';
+    const d = (checkTime(where, 'tq', tq) - checkTime(where, 't0', t0)) * this.unitSeconds;
+    const logRate = readFinite('ExpDecayMixtureKernel', 'logRate', this.logRate);
+    const logBeta = readFinite('ExpDecayMixtureKernel', 'logBeta', this.logBeta);
+    // log q_r = log β_r − λ_r Δ, finite for any finite Δ; subtracting the maximum keeps the
+    // dominant rate at exactly 1 however far the query lies from the anchor.
+    const logs = new Float64Array(this.rank);
+    let max = Number.NEGATIVE_INFINITY;
+    for (let r = 0; r < this.rank; r++) {
+      logs[r] = logBeta[r]! - Math.exp(logRate[r]!) * d;
+      if (logs[r]! > max) max = logs[r]!;
+    }
+    const factors = logs.map((l) => Math.exp(l - max));
+    return checkFiniteScaled(where, { factors, logScale: max }, `tq (${tq}) and t0 (${t0}) are too far apart for float64 (λΔ overflows).`);
   }
 
   historyFactors(ti: number, t0: number): Float64Array {

@@ -1,4 +1,4 @@
-export type { SeparableKernel, KernelConfig } from './separable-kernel.js';
+export type { SeparableKernel, KernelConfig, ScaledFactors } from './separable-kernel.js';
 export type { TimeUnit } from './time-unit.js';
 export { TIME_UNITS, secondsPerUnit } from './time-unit.js';
 export { ExpDecayMixtureKernel } from './exp-decay-mixture-kernel.js';

@@ -1,7 +1,7 @@
 import { tf } from '@vql/runtime';
 import type { Tensor, Variable } from '@vql/runtime';
 import { VqlTemporalKernelError } from './errors.js';
-import type { KernelConfig, SeparableKernel } from './separable-kernel.js';
+import type { KernelConfig, ScaledFactors, SeparableKernel } from './separable-kernel.js';
 import { checkTimeUnit, secondsPerUnit } from './time-unit.js';
 import type { TimeUnit } from './time-unit.js';
 import { assignNamed, checkFiniteOutput, checkPositive, checkTime, readFinite } from './validate.js';
@@ -119,6 +119,11 @@ export class PeriodicKernel implements SeparableKernel {
       out[2 + 2 * k] = a[k]! * Math.sin(theta);
     }
     return checkFiniteOutput(where, out, 'non-finite parameters.');
+  }
+
+  scaledQueryFactors(tq: number, t0: number): ScaledFactors {
+    // Bounded factors (|q_f| ≤ 1, q_0 = 1): nothing to rescale.
+    return { factors: this.queryFactors(tq, t0), logScale: 0 };
   }
 
   historyFactors(ti: number, t0: number): Float64Array {

@@ -1,6 +1,6 @@
 import { tf } from '@vql/runtime';
 import type { Tensor, Variable } from '@vql/runtime';
-import type { KernelConfig, SeparableKernel } from './separable-kernel.js';
+import type { KernelConfig, ScaledFactors, SeparableKernel } from './separable-kernel.js';
 import type { TimeUnit } from './time-unit.js';
 import { checkChildren, kron, prefixedWeights, splitWeights } from './composite.js';
 
@@ -29,6 +29,12 @@ export class ProductKernel implements SeparableKernel {
 
   queryFactors(tq: number, t0: number): Float64Array {
     return this.fold(this.kernels.map((k) => k.queryFactors(tq, t0)));
+  }
+
+  scaledQueryFactors(tq: number, t0: number): ScaledFactors {
+    // Scales multiply (log scales add); the Kronecker product of max-1 factors has max 1.
+    const parts = this.kernels.map((k) => k.scaledQueryFactors(tq, t0));
+    return { factors: this.fold(parts.map((p) => p.factors)), logScale: parts.reduce((s, p) => s + p.logScale, 0) };
   }
 
   historyFactors(ti: number, t0: number): Float64Array {

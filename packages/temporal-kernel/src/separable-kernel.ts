@@ -16,6 +16,14 @@ export type KernelConfig =
   | { type: 'product'; kernels: KernelConfig[] }
   | { type: 'sum'; kernels: KernelConfig[] };
 
+/** Factors relative to a common scale: value_f = e^{logScale} · factors_f. */
+export interface ScaledFactors {
+  /** [F], largest magnitude 1. */
+  readonly factors: Float64Array;
+  /** log of the common scale (finite). */
+  readonly logScale: number;
+}
+
 /**
  * A time kernel κ(Δ) ≥ 0 that factorises: κ(tq − ti) = Σ_f q_f(tq, t0) · h_f(ti, t0) around an
  * anchor t0. Training adds `logWeight(dt)` to attention logits; the per-user cache stores history
@@ -29,6 +37,13 @@ export interface SeparableKernel {
   logWeight(dt: Tensor): Tensor;
   /** [F] query factors at the current parameter values (float64). */
   queryFactors(tq: number, t0: number): Float64Array;
+  /**
+   * The same factors in log space with their common maximum taken out:
+   * queryFactors(tq, t0) = e^{logScale} · factors, max_f |factors_f| = 1 (all 0 only for κ ≡ 0).
+   * Attention is a ratio of two sums over the same factors, so `factors` alone give the exact
+   * result for any gap tq − t0, where the plain factors underflow to 0 (λ·Δ > ~745) or overflow.
+   */
+  scaledQueryFactors(tq: number, t0: number): ScaledFactors;
   /** [F] history factors; Σ_f q_f h_f = κ(tq − ti). Requires ti ≤ t0. */
   historyFactors(ti: number, t0: number): Float64Array;
   /** [n*F] history factors of many times (row i = times[i]), parameters read once. */

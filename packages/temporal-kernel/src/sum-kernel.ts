@@ -1,6 +1,6 @@
 import { tf } from '@vql/runtime';
 import type { Tensor, Variable } from '@vql/runtime';
-import type { KernelConfig, SeparableKernel } from './separable-kernel.js';
+import type { KernelConfig, ScaledFactors, SeparableKernel } from './separable-kernel.js';
 import type { TimeUnit } from './time-unit.js';
 import { checkChildren, prefixedWeights, splitWeights } from './composite.js';
 
@@ -35,6 +35,14 @@ export class SumKernel implements SeparableKernel {
 
   queryFactors(tq: number, t0: number): Float64Array {
     return this.concat(this.kernels.map((k) => k.queryFactors(tq, t0)));
+  }
+
+  scaledQueryFactors(tq: number, t0: number): ScaledFactors {
+    // Bring every child to the largest child scale; a child far below it underflows to 0, as its
+    // share of κ does.
+    const parts = this.kernels.map((k) => k.scaledQueryFactors(tq, t0));
+    const logScale = Math.max(...parts.map((p) => p.logScale));
+    return { factors: this.concat(parts.map((p) => p.factors.map((f) => f * Math.exp(p.logScale - logScale)))), logScale };
   }
 
   historyFactors(ti: number, t0: number): Float64Array {

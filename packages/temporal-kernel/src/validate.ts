@@ -90,3 +90,12 @@ export function checkFiniteOutput(where: string, values: Float64Array, hint: str
   }
   return values;
 }
+
+/** Refuses scaled factors with a non-finite entry or scale (only for gaps beyond float64). */
+export function checkFiniteScaled<T extends { factors: Float64Array; logScale: number }>(where: string, scaled: T, hint: string): T {
+  if (!Number.isFinite(scaled.logScale)) {
+    throw new VqlTemporalKernelError('NON_FINITE_FACTOR', `${where}: log scale is ${scaled.logScale}; ${hint}`);
+  }
+  checkFiniteOutput(where, scaled.factors, hint);
+  return scaled;
+}
