@@ -28,6 +28,11 @@ export interface InterestHostBatch {
   readonly historyLength: Int32Array; // [B]
   readonly targetContext: Readonly<Record<string, Int32Array | Float32Array>>; // item scope, [B*width]
   readonly historyContext: Readonly<Record<string, Int32Array | Float32Array>>; // [B*L*width]
+  /**
+   * 0/1 labels [B] when the batch has them (every training batch does). Only for auxiliary training
+   * losses of a module (SIM soft's search-unit CTR head); `interest` must never depend on it.
+   */
+  readonly label?: Float32Array;
 }
 
 /**
