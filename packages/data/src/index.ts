@@ -32,6 +32,8 @@ export { buildCtrSamples, splitPoints } from './samples.js';
 export type { CtrSampleSet, CtrSplits, BuildCtrSamplesOptions } from './samples.js';
 export { batches, makeBatch, batchCount } from './batches.js';
 export type { CtrBatch, BatchOptions } from './batches.js';
+export { userBatches, userBatchCount, expandUserBatch, isUserBatch } from './user-batches.js';
+export type { UserBatch, UserBatchOptions } from './user-batches.js';
 export { generateSynthetic, resolveSyntheticConfig, SYNTHETIC_BEHAVIORS } from './synthetic.js';
 export type { SyntheticConfig, ResolvedSyntheticConfig, SyntheticDataset, SyntheticOracle } from './synthetic.js';
 export { datasetStats, percentileLinear } from './stats.js';
