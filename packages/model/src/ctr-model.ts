@@ -42,6 +42,8 @@ export interface CtrModelConfig {
   interaction?: boolean;
   /** Hidden widths of the ReLU MLP tower. Default [64, 32]. */
   tower?: number[];
+  /** Dropout rate on the tower's hidden activations while training (seeded). Default 0. */
+  dropout?: number;
   /** λ in BCE + λ·auxLoss. Default 1. */
   auxLossWeight?: number;
   /** Initial scale of the item embeddings. Default 0.05. */
@@ -59,7 +61,7 @@ export interface CtrForward {
 }
 
 const CONFIG_KEYS = new Set([
-  'numItems', 'embeddingDim', 'contextFeatures', 'context', 'interest', 'historyWindow', 'shortTerm', 'interaction', 'tower', 'auxLossWeight', 'embeddingInitScale', 'seed',
+  'numItems', 'embeddingDim', 'contextFeatures', 'context', 'interest', 'historyWindow', 'shortTerm', 'interaction', 'tower', 'dropout', 'auxLossWeight', 'embeddingInitScale', 'seed',
 ]);
 
 function resolveConfig(config: CtrModelConfig): ResolvedCtrModelConfig {
@@ -83,6 +85,10 @@ function resolveConfig(config: CtrModelConfig): ResolvedCtrModelConfig {
   const tower = config.tower ?? [64, 32];
   if (!Array.isArray(tower)) throw new VqlModelError('INVALID_CONFIG', `${where}: config.tower must be an array of widths.`);
   tower.forEach((w, i) => checkPositiveInt(where, `config.tower[${i}]`, w));
+  const dropout = config.dropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+    throw new VqlModelError('INVALID_CONFIG', `${where}: config.dropout must be a number in [0, 1), got ${String(dropout)}.`);
+  }
   const interaction = config.interaction ?? true;
   if (typeof interaction !== 'boolean') throw new VqlModelError('INVALID_CONFIG', `${where}: config.interaction must be a boolean.`);
   const auxLossWeight = config.auxLossWeight ?? 1;
@@ -111,6 +117,7 @@ function resolveConfig(config: CtrModelConfig): ResolvedCtrModelConfig {
     shortTerm,
     interaction,
     tower: [...tower],
+    dropout,
     auxLossWeight,
     embeddingInitScale,
     seed: config.seed,
@@ -141,6 +148,8 @@ export class CtrModel {
   private readonly towerWeights: Variable[] = []; // W0, b0, W1, b1, ..., Wout, bout
   private interactionWeight: Variable | null = null; // [D, outputDim] W_p
   private disposed = false;
+  /** Training forward passes so far: seeds each pass's dropout masks (same calls ⇒ same masks). */
+  private dropoutPasses = 0;
 
   constructor(config: CtrModelConfig) {
     this.config = resolveConfig(config);
@@ -265,9 +274,14 @@ export class CtrModel {
     }
     let x = tf.concat(parts, 1);
     const layers = this.towerWeights.length / 2;
+    const dropout = training ? this.config.dropout : 0;
+    const pass = dropout > 0 ? this.dropoutPasses++ : 0;
     for (let i = 0; i < layers; i++) {
       x = tf.add(tf.matMul(x, this.towerWeights[2 * i]!), this.towerWeights[2 * i + 1]!);
-      if (i < layers - 1) x = tf.relu(x);
+      if (i < layers - 1) {
+        x = tf.relu(x);
+        if (dropout > 0) x = tf.dropout(x, dropout, undefined, (this.config.seed * 7919 + pass * 31 + i) % 2147483647);
+      }
     }
     return { logits: tf.reshape(x, [B]), auxLoss: out.auxLoss ?? null };
   }
@@ -298,6 +312,17 @@ export class CtrModel {
       ...(this.interactionWeight !== null ? [this.interactionWeight] : []),
       ...this.towerWeights,
     ];
+  }
+
+  /**
+   * The variables weight decay applies to: embedding tables (items, context) and the tower's and
+   * interaction's kernels — where a CTR model memorises. Not biases, and not the interest
+   * module's projections, codebooks or kernel rates.
+   */
+  decayVariables(): Variable[] {
+    this.checkAlive();
+    const kernels = this.towerWeights.filter((_, i) => i % 2 === 0);
+    return [this.itemTable, ...(this.encoder?.trainableVariables() ?? []).filter((v) => v.shape.length === 2), ...(this.interactionWeight !== null ? [this.interactionWeight] : []), ...kernels];
   }
 
   /**

@@ -74,7 +74,7 @@ describe('Trainer', () => {
     const model = new CtrModel(modelConfig({ interest: { kind: 'full-attention', heads: 2, headDim: 4 } }));
     const lines: string[] = [];
     // A large learning rate overfits the 256 training samples within a few epochs.
-    const trainer = new Trainer(model, { maxLen: 32, batchSize: 32, epochs: 12, learningRate: 0.05, patience: 1, seed: 2, log: (l) => lines.push(l), progress: false });
+    const trainer = new Trainer(model, { maxLen: 32, batchSize: 32, epochs: 12, learningRate: 0.05, patience: 1, monitor: 'auc', seed: 2, log: (l) => lines.push(l), progress: false });
     const r = trainer.fit(ds.samples.train, ds.samples.valid);
     expect(r.stoppedEarly).toBe(true);
     expect(r.epochs.length).toBe(r.bestEpoch + 1);
@@ -85,11 +85,61 @@ describe('Trainer', () => {
     model.dispose();
   });
 
+  it('by default stops on validation LogLoss (patience 2) and restores the epoch with the lowest LogLoss', () => {
+    const model = new CtrModel(modelConfig({ interest: { kind: 'full-attention', heads: 2, headDim: 4 } }));
+    const trainer = new Trainer(model, { maxLen: 32, batchSize: 32, epochs: 12, learningRate: 0.05, seed: 2, log: () => undefined, progress: false });
+    const r = trainer.fit(ds.samples.train, ds.samples.valid);
+    expect(r.stoppedEarly).toBe(true);
+    expect(r.epochs.length).toBe(r.bestEpoch + 2);
+    const lowest = Math.min(...r.epochs.map((e) => e.valid.logLoss));
+    expect(r.best.logLoss).toBe(lowest);
+    expect(evaluateModel(model, ds.samples.valid, { maxLen: 32 }).logLoss).toBeCloseTo(lowest, 10);
+    trainer.dispose();
+    model.dispose();
+  });
+
+  it('weight decay shrinks the embedding table and tower kernels, not the biases', () => {
+    const norms = (weightDecay: number): { items: number; towerBias: number } => {
+      const model = new CtrModel(modelConfig());
+      const trainer = new Trainer(model, { maxLen: 32, batchSize: 64, epochs: 1, learningRate: 0.01, weightDecay, seed: 3, log: () => undefined, progress: false });
+      trainer.fit(ds.samples.train, ds.samples.valid);
+      const w = model.getWeights();
+      const out = tf.tidy(() => ({ items: tf.norm(w['items/embedding']!).dataSync()[0]!, towerBias: tf.norm(w['tower/0/bias']!).dataSync()[0]! }));
+      trainer.dispose();
+      model.dispose();
+      return out;
+    };
+    const plain = norms(0);
+    const decayed = norms(20);
+    // 4 steps at lr·wd = 0.2 shrink untouched rows by 0.8^4 ≈ 0.41.
+    expect(decayed.items).toBeLessThan(0.6 * plain.items);
+    expect(decayed.towerBias).toBeGreaterThan(0);
+  });
+
+  it('dropout is seeded: same config ⇒ same weights, and it changes training', () => {
+    const fingerprint = (dropout: number): string => {
+      const model = new CtrModel(modelConfig({ dropout }));
+      const trainer = new Trainer(model, { maxLen: 32, batchSize: 64, epochs: 1, learningRate: 0.01, seed: 3, log: () => undefined, progress: false });
+      trainer.fit(ds.samples.train, ds.samples.valid);
+      const f = model.fingerprint();
+      trainer.dispose();
+      model.dispose();
+      return f;
+    };
+    expect(fingerprint(0.3)).toBe(fingerprint(0.3));
+    expect(fingerprint(0.3)).not.toBe(fingerprint(0));
+    expect(() => new CtrModel(modelConfig({ dropout: 1 }))).toThrow(/config\.dropout must be a number in \[0, 1\), got 1/);
+  });
+
   it('validates its options', () => {
     const model = new CtrModel(modelConfig());
     expect(() => new Trainer(model, { maxLen: 0, seed: 1 })).toThrow(/options\.maxLen must be a positive integer, got 0/);
     expect(() => new Trainer(model, { maxLen: 8, seed: Number.NaN })).toThrow(/options\.seed must be a finite number/);
     expect(() => new Trainer(model, { maxLen: 8, seed: 1, learningRate: -1 })).toThrow(/options\.learningRate must be a finite number > 0/);
+    expect(() => new Trainer(model, { maxLen: 8, seed: 1, learningRate: Number.NaN })).toThrow(/options\.learningRate must be a finite number > 0, got NaN\./);
+    expect(() => new Trainer(model, { maxLen: 8, seed: 1, weightDecay: -1 })).toThrow(/options\.weightDecay must be a finite number ≥ 0, got -1/);
+    expect(() => new Trainer(model, { maxLen: 8, seed: 1, monitor: 'gauc' as 'auc' })).toThrow(/options\.monitor must be 'logloss' or 'auc', got "gauc"/);
+    expect(() => new Trainer(model, { maxLen: 8, seed: 1, learnignRate: 0.1 } as unknown as { maxLen: number; seed: number })).toThrow(/unknown option "learnignRate"/);
     model.dispose();
   });
 });

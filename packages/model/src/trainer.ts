@@ -18,7 +18,14 @@ export interface TrainerOptions {
   epochs?: number;
   /** Adam learning rate. Default 1e-3. */
   learningRate?: number;
-  /** Epochs without a validation-AUC gain ≥ minDelta before stopping. Default 2. */
+  /**
+   * Decoupled weight decay (AdamW): after each step the model's `decayVariables()` (embedding
+   * tables, tower kernels) shrink by the factor 1 − learningRate·weightDecay. Default 0.
+   */
+  weightDecay?: number;
+  /** Validation metric early stopping and best-weights restore follow. Default 'logloss'. */
+  monitor?: 'logloss' | 'auc';
+  /** Epochs without a validation gain ≥ minDelta before stopping. Default 2. */
   patience?: number;
   /** Default 1e-4. */
   minDelta?: number;
@@ -67,16 +74,25 @@ export interface TrainResult {
   steps: number;
 }
 
+const OPTION_KEYS = new Set<string>([
+  'maxLen', 'batchSize', 'epochs', 'learningRate', 'weightDecay', 'monitor', 'patience', 'minDelta', 'clipNorm', 'restoreBest', 'evalBatchSize', 'seed', 'log', 'progress',
+]);
+
+/** `NaN` and `Infinity` as written, not as JSON's `null`. */
+function show(v: unknown): string {
+  return typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v);
+}
+
 function positiveInt(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.${name} must be a positive integer, got ${JSON.stringify(v)}.`);
+    throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.${name} must be a positive integer, got ${show(v)}.`);
   }
   return v;
 }
 
 function positiveNumber(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.${name} must be a finite number > 0, got ${JSON.stringify(v)}.`);
+    throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.${name} must be a finite number > 0, got ${show(v)}.`);
   }
   return v;
 }
@@ -133,6 +149,9 @@ export class Trainer {
     options: TrainerOptions,
   ) {
     if (options == null || typeof options !== 'object') throw new VqlModelError('INVALID_ARGUMENT', 'new Trainer(model, options): options are required.');
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.has(key)) throw new VqlModelError('INVALID_ARGUMENT', `Trainer: unknown option "${key}" (known: ${[...OPTION_KEYS].join(', ')}).`);
+    }
     if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) {
       throw new VqlModelError('INVALID_ARGUMENT', 'Trainer: options.seed must be a finite number (shuffling is seeded).');
     }
@@ -141,12 +160,20 @@ export class Trainer {
     const progress = options.progress ?? 'auto';
     if (progress !== 'auto' && typeof progress !== 'boolean') throw new VqlModelError('INVALID_ARGUMENT', "Trainer: options.progress must be true, false or 'auto'.");
     const minDelta = options.minDelta ?? 1e-4;
-    if (typeof minDelta !== 'number' || !(minDelta >= 0)) throw new VqlModelError('INVALID_ARGUMENT', 'Trainer: options.minDelta must be a number ≥ 0.');
+    if (typeof minDelta !== 'number' || !(minDelta >= 0)) throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.minDelta must be a number ≥ 0, got ${show(minDelta)}.`);
+    const weightDecay = options.weightDecay ?? 0;
+    if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
+      throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.weightDecay must be a finite number ≥ 0, got ${show(weightDecay)}.`);
+    }
+    const monitor = options.monitor ?? 'logloss';
+    if (monitor !== 'logloss' && monitor !== 'auc') throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.monitor must be 'logloss' or 'auc', got ${show(monitor)}.`);
     this.options = {
       maxLen: positiveInt('maxLen', options.maxLen),
       batchSize: positiveInt('batchSize', options.batchSize ?? 256),
       epochs: positiveInt('epochs', options.epochs ?? 10),
       learningRate: positiveNumber('learningRate', options.learningRate ?? 1e-3),
+      weightDecay,
+      monitor,
       patience: positiveInt('patience', options.patience ?? 2),
       minDelta,
       clipNorm,
@@ -202,6 +229,10 @@ export class Trainer {
       }
       this.optimizer.applyGradients(Object.entries(apply).map(([name, tensor]) => ({ name, tensor })));
       if (apply !== grads) tf.dispose(Object.values(apply));
+      if (this.options.weightDecay > 0) {
+        const keep = 1 - this.options.learningRate * this.options.weightDecay;
+        for (const v of model.decayVariables()) tf.tidy(() => v.assign(tf.mul(v, keep)));
+      }
       model.afterStep();
       this.globalStep++;
       this.stepInEpoch++;
@@ -213,7 +244,10 @@ export class Trainer {
     }
   }
 
-  /** Trains on `train`, evaluating on `valid` after every epoch; stops early on validation AUC. */
+  /**
+   * Trains on `train`, evaluating on `valid` after every epoch; stops early when the monitored
+   * validation metric (LogLoss by default) has not improved for `patience` epochs.
+   */
   fit(train: CtrSampleSet, valid: CtrSampleSet): TrainResult {
     if (train.size === 0) throw new VqlModelError('EMPTY_DATASET', 'Trainer.fit: the training set is empty.');
     if (valid.size === 0) throw new VqlModelError('EMPTY_DATASET', 'Trainer.fit: the validation set is empty.');
@@ -264,7 +298,8 @@ export class Trainer {
         };
         records.push(record);
         o.log(formatEpoch(record, o.epochs));
-        if (best === null || validMetrics.auc > best.metrics.auc + o.minDelta) {
+        const improved = best === null || (o.monitor === 'auc' ? validMetrics.auc > best.metrics.auc + o.minDelta : validMetrics.logLoss < best.metrics.logLoss - o.minDelta);
+        if (improved) {
           if (best !== null) tf.dispose(Object.values(best.weights));
           const weights: Record<string, Tensor> = {};
           for (const [k, t] of Object.entries(this.model.getWeights())) weights[k] = tf.clone(t);
@@ -277,7 +312,7 @@ export class Trainer {
       }
       if (o.restoreBest && best !== null && best.epoch !== records.length) {
         this.model.setWeights(best.weights);
-        o.log(`restored the weights of epoch ${best.epoch} (valid AUC ${best.metrics.auc.toFixed(4)})`);
+        o.log(`restored the weights of epoch ${best.epoch} (valid AUC ${best.metrics.auc.toFixed(4)}, LogLoss ${best.metrics.logLoss.toFixed(4)})`);
       }
       return { epochs: records, bestEpoch: best!.epoch, best: best!.metrics, stoppedEarly, steps: this.globalStep };
     } finally {
