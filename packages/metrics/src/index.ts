@@ -3,4 +3,8 @@ export type { GaucResult } from './auc.js';
 export { logLoss } from './log-loss.js';
 export { latencySummary, percentileSorted } from './latency.js';
 export type { LatencySummary } from './latency.js';
+export { UserBootstrap, aucInterval, meanOverSeeds, pairedAucDifference, pairedBootstrapAuc, percentileInterval } from './bootstrap.js';
+export type { AucReplicates, BootstrapInterval, SeedCombinedInterval, UserBootstrapOptions } from './bootstrap.js';
+export { meanStd } from './summary.js';
+export type { MeanStd } from './summary.js';
 export { VqlMetricsError } from './errors.js';
