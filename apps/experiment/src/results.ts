@@ -28,6 +28,17 @@ export interface RunRecord {
   latencyP99Ms100: number | null;
   cacheBytesPerUser: number | null;
   note?: string;
+  /** Which behaviours the method sees: the newest L, or the whole history (oracle, VQL full). */
+  historyPolicy?: 'newest-L' | 'whole-history';
+  /** 'not-run-cost': too expensive at this L; `note` holds the measured cost. Absent means 'ok'. */
+  status?: 'ok' | 'not-run-cost';
+  /** Test-set predictions: Float32 little-endian, test-set order; path relative to the out dir. */
+  predictions?: string;
+  /**
+   * Test set of this (dataset, seed), shared by every run with the same dataset and seed:
+   * `<testSet>.users.i32` (Int32 user ids) and `<testSet>.labels.f32` (Float32 0/1), relative to the out dir.
+   */
+  testSet?: string;
 }
 
 export function recordFor(spec: RunSpec, values: Partial<RunRecord>): RunRecord {
@@ -101,7 +112,7 @@ export class ResultsStore {
 const CSV_COLUMNS: Array<keyof RunRecord> = [
   'runId', 'studies', 'method', 'variant', 'dataset', 'L', 'K', 'G', 'heads', 'seed', 'auc', 'gauc', 'logloss',
   'trainSeconds', 'samplesPerSecond', 'epochs', 'latencyP50Ms', 'latencyP99Ms', 'latencyP50Ms100', 'latencyP99Ms100',
-  'cacheBytesPerUser', 'note',
+  'cacheBytesPerUser', 'note', 'historyPolicy', 'status', 'predictions', 'testSet',
 ];
 
 export function toCsv(records: readonly RunRecord[]): string {
