@@ -1,5 +1,5 @@
 import { createRng } from '@vql/runtime';
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 import type { CtrSampleSet } from './samples.js';
 import type { ContextColumn } from './types.js';
 
@@ -130,6 +130,7 @@ export function batchCount(samples: CtrSampleSet, options: Pick<BatchOptions, 'b
  * drawn from `createRng(seed)`, so the same seed gives the same batches.
  */
 export function batches(samples: CtrSampleSet, options: BatchOptions): Iterable<CtrBatch> {
+  checkOptionKeys(options, ['batchSize', 'maxLen', 'shuffle', 'seed', 'dropLast', 'context'], 'batches');
   positiveInt(options.batchSize, 'batchSize');
   positiveInt(options.maxLen, 'maxLen');
   const { batchSize, maxLen } = options;

@@ -2,7 +2,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { parse } from 'csv-parse';
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 
 /** One parsed row: its fields and its 1-based line number in the (decompressed) file. */
 export interface CsvRow {
@@ -36,6 +36,7 @@ export function assertFileExists(path: string, what: string): void {
  * csv-parse, so quoted fields with commas work and a 1 GB log is never one string in memory.
  */
 export async function* readCsvRows(path: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRow> {
+  checkOptionKeys(options, ['delimiter'], 'readCsvRows');
   assertFileExists(path, 'readCsvRows');
   const file = createReadStream(path);
   const source = path.endsWith('.gz') ? file.pipe(createGunzip()) : file;
@@ -78,20 +79,29 @@ function site(s: FieldSite): string {
   return `${basename(s.file)}:${s.line} column "${s.column}"`;
 }
 
-/** A non-negative integer id (ids in every supported dataset are integers). */
+const ID_PATTERN = /^\s*[0-9]+\s*$/;
+// Plain decimal notation only: hex/binary/octal literals ("0x1F"), "Infinity" and blanks, which
+// `Number()` accepts (blank as 0), are refused.
+const DECIMAL_PATTERN = /^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$/;
+
+/**
+ * A non-negative integer id in plain digits. Blank, signed, fractional, exponent ("1e3") and
+ * hex ("0x1F") forms are errors: a blank id read as 0 would silently merge users.
+ */
 export function parseId(text: string | undefined, s: FieldSite): number {
-  const value = text === undefined || text === '' ? Number.NaN : Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new VqlDataError('BAD_VALUE', `${site(s)}: expected a non-negative integer id, got "${text ?? ''}".`);
+  const value = text !== undefined && ID_PATTERN.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value)) {
+    const why = text === undefined || text.trim() === '' ? 'a blank id' : `"${text}"`;
+    throw new VqlDataError('BAD_VALUE', `${site(s)}: expected a non-negative integer id (digits only), got ${why}.`);
   }
   return value;
 }
 
-/** A finite number; empty, "NaN" and "Infinity" are refused. */
+/** A finite decimal number ("12", "-0.5", "1.5e3"); blank, "NaN", "Infinity" and "0x1F" are refused. */
 export function parseNumber(text: string | undefined, s: FieldSite): number {
-  const value = text === undefined || text.trim() === '' ? Number.NaN : Number(text);
+  const value = text !== undefined && DECIMAL_PATTERN.test(text) ? Number(text) : Number.NaN;
   if (!Number.isFinite(value)) {
-    throw new VqlDataError('BAD_VALUE', `${site(s)}: expected a finite number, got "${text ?? ''}".`);
+    throw new VqlDataError('BAD_VALUE', `${site(s)}: expected a finite decimal number, got ${text === undefined || text.trim() === '' ? 'a blank value' : `"${text}"`}.`);
   }
   return value;
 }

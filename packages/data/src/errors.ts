@@ -22,4 +22,24 @@ export type VqlDataErrorCode =
   | 'EMPTY_DATASET'
   | 'INVALID_ARGUMENT'
   | 'CACHE_CORRUPT'
-  | 'UNKNOWN_DATASET';
+  | 'UNKNOWN_DATASET'
+  | 'BAD_SCHEMA'
+  | 'BAD_FILE';
+
+/**
+ * Throws INVALID_ARGUMENT naming every key of `options` that `where` does not know: a typo such
+ * as `{ negatives: 3 }` for `negativesPerPositive` must not silently fall back to the default.
+ */
+export function checkOptionKeys(options: unknown, known: readonly string[], where: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new VqlDataError('INVALID_ARGUMENT', `${where}: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`);
+  }
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    throw new VqlDataError(
+      'INVALID_ARGUMENT',
+      `${where}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${known.join(', ')}.`,
+    );
+  }
+}

@@ -1,4 +1,4 @@
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 import { Growable } from './growable.js';
 import type { CleaningReport, ContextColumn, ContextFeatureSpec, EventTable } from './types.js';
 
@@ -30,6 +30,7 @@ export const FAR_FUTURE_MARGIN_SECONDS = 86_400;
 export function resolveCleaning(options: CleaningOptions = {}): Required<Omit<CleaningOptions, 'timeWindow'>> & {
   timeWindow: readonly [number, number] | null;
 } {
+  checkOptionKeys(options, ['minTime', 'maxTime', 'timeWindow', 'duplicates', 'minEventsPerUser'], 'cleaning');
   const minEventsPerUser = options.minEventsPerUser ?? 1;
   if (!Number.isInteger(minEventsPerUser) || minEventsPerUser < 1) {
     throw new VqlDataError('INVALID_ARGUMENT', `cleaning.minEventsPerUser must be an integer >= 1, got ${minEventsPerUser}.`);
@@ -49,6 +50,33 @@ export function resolveCleaning(options: CleaningOptions = {}): Required<Omit<Cl
     duplicates,
     minEventsPerUser,
   };
+}
+
+function droppedSummary(r: CleaningReport): string {
+  const parts: string[] = [];
+  if (r.droppedNegativeTime > 0) parts.push(`${r.droppedNegativeTime} before minTime`);
+  if (r.droppedFutureTime > 0) parts.push(`${r.droppedFutureTime} in the far future`);
+  if (r.droppedOutOfWindow > 0) parts.push(`${r.droppedOutOfWindow} outside timeWindow`);
+  if (r.droppedDuplicates > 0) parts.push(`${r.droppedDuplicates} duplicates`);
+  if (r.droppedShortUserEvents > 0) parts.push(`${r.droppedShortUserEvents} of users below minEventsPerUser`);
+  return parts.length > 0 ? `; dropped ${parts.join(', ')}` : '';
+}
+
+/**
+ * Times are seconds. Epoch milliseconds (1e11..1e14 is 1973..5138 AD in ms, but far in the future
+ * in s) and microseconds are the common mistake: say so instead of only "everything dropped".
+ */
+export function timeUnitHint(times: ArrayLike<number>, report?: CleaningReport): string {
+  if (report !== undefined && report.droppedFutureTime === 0) return '';
+  let max = -Infinity;
+  for (let i = 0; i < times.length; i++) if (times[i]! > max) max = times[i]!;
+  if (max >= 1e11 && max < 1e14) {
+    return ` The times look like milliseconds since the epoch (largest ${max}); they are read as seconds: divide by 1000 (events schema: "time": { "unit": "ms" }).`;
+  }
+  if (max >= 1e14 && max < 1e17) {
+    return ` The times look like microseconds since the epoch (largest ${max}); they are read as seconds: divide by 1e6 (events schema: "time": { "unit": "us" }).`;
+  }
+  return '';
 }
 
 function widthOf(f: FeatureDecl): number {
@@ -83,6 +111,8 @@ export class EventTableBuilder {
   private readonly droppedOther: Record<string, number> = {};
   private conflicts = 0;
   private sourceFile = '';
+  /** Provisional ids of items kept even without events (a catalogue's targets). */
+  private readonly declaredItems = new Set<number>();
 
   constructor(
     readonly name: string,
@@ -167,6 +197,14 @@ export class EventTableBuilder {
     store.assigned.set(p, 1);
     if (typeof values === 'number') store.values.set(p, values);
     else for (let w = 0; w < store.width; w++) store.values.set(p * store.width + w, values[w] ?? 0);
+  }
+
+  /**
+   * Keeps `rawItem` in the table even if no event uses it (items known from a catalogue that
+   * only appear as sample targets). Declaring items first, in order, fixes their dense ids.
+   */
+  declareItem(rawItem: number): void {
+    this.declaredItems.add(this.itemId(rawItem));
   }
 
   /** Counts rows a reader skipped for a dataset-specific, documented reason. */
@@ -317,7 +355,7 @@ export class EventTableBuilder {
       else if (hadRows[u] && !shortDropped[u]) report.droppedUsers++;
     }
     if (numUsers === 0) {
-      throw new VqlDataError('EMPTY_DATASET', `${this.name}: no events left after cleaning (${n} rows read).`);
+      throw new VqlDataError('EMPTY_DATASET', `${this.name}: no events left after cleaning (${n} rows read${droppedSummary(report)}).${timeUnitHint(rowTime, report)}`);
     }
     const numProvItems = this.items.size;
     const itemFinal = new Int32Array(numProvItems + 1);
@@ -329,6 +367,7 @@ export class EventTableBuilder {
       for (let k = start[u]!; k < start[u + 1]!; k++) if (keep[order[k]!]) usedItem[rowItem[order[k]!]!] = 1;
       userOffsets[userFinal[u]! + 1] = (e += keptPerUser[u]!);
     }
+    for (const p of this.declaredItems) usedItem[p] = 1;
     let numItems = 0;
     for (let p = 1; p <= numProvItems; p++) if (usedItem[p]) itemFinal[p] = ++numItems;
 

@@ -1,10 +1,16 @@
-export { VqlDataError } from './errors.js';
+export { VqlDataError, checkOptionKeys } from './errors.js';
 export type { VqlDataErrorCode } from './errors.js';
 export type { ContextFeatureSpec, DatasetSchema, EventTable, CleaningReport, ContextColumn } from './types.js';
-export { EventTableBuilder, resolveCleaning } from './event-table-builder.js';
+export { EventTableBuilder, resolveCleaning, timeUnitHint } from './event-table-builder.js';
 export type { CleaningOptions, FeatureDecl } from './event-table-builder.js';
 export { readCsvRows, resolveDataFile, parseId, parseNumber } from './csv.js';
 export type { CsvRow, CsvReadOptions, FieldSite } from './csv.js';
+export { readEvents, eventSamplingOptions } from './events.js';
+export type { ReadEventsOptions } from './events.js';
+export { parseEventSchema, loadEventSchema, eventFileFormat, eventSchemaSchema } from './event-schema.js';
+export type { EventSchema, EventFeature, EventFileFormat } from './event-schema.js';
+export { readLongCtr } from './longctr.js';
+export type { LongCtrOptions, LongCtrDataset } from './longctr.js';
 export { readMovieLens } from './movielens.js';
 export type { MovieLensOptions } from './movielens.js';
 export { readTaobao, TAOBAO_OFFICIAL_WINDOW } from './taobao.js';

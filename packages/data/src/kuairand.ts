@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { checkColumnCount, columnIndex, parseId, parseNumber, readCsvRows, resolveDataFile } from './csv.js';
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 import { EventTableBuilder } from './event-table-builder.js';
 import type { CleaningOptions, FeatureDecl } from './event-table-builder.js';
 import type { EventTable } from './types.js';
@@ -136,6 +136,7 @@ export interface KuaiRandLikeHateOptions {
  * inside a user; the table sorts them by `time_ms` (stable).
  */
 export async function readKuaiRandLikeHate(options: KuaiRandLikeHateOptions): Promise<EventTable> {
+  checkOptionKeys(options, ['dir', 'file', 'videoFeaturesFile', 'cleaning'], 'readKuaiRandLikeHate');
   if (options.file === undefined && options.dir === undefined) {
     throw new VqlDataError('INVALID_ARGUMENT', 'readKuaiRandLikeHate: give options.dir or options.file.');
   }
@@ -164,6 +165,7 @@ export interface KuaiRandLogOptions {
 
 /** The official KuaiRand-1K / Pure / 27K logs (comma-separated, with header). */
 export async function readKuaiRandLog(options: KuaiRandLogOptions): Promise<EventTable> {
+  checkOptionKeys(options, ['logFiles', 'videoFeaturesFile', 'labelColumn', 'cleaning'], 'readKuaiRandLog');
   if (!Array.isArray(options.logFiles) || options.logFiles.length === 0) {
     throw new VqlDataError('INVALID_ARGUMENT', 'readKuaiRandLog: options.logFiles must list at least one file.');
   }

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { checkColumnCount, columnIndex, parseId, parseNumber, readCsvRows } from './csv.js';
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 import { EventTableBuilder } from './event-table-builder.js';
 import type { CleaningOptions } from './event-table-builder.js';
 import type { EventTable } from './types.js';
@@ -44,6 +44,7 @@ async function readCategories(file: string): Promise<{ map: Map<number, string[]
  * a timestamp (the official files have some) are dropped and counted as `missingTimestamp`.
  */
 export async function readKuaiRec(options: KuaiRecOptions): Promise<EventTable> {
+  checkOptionKeys(options, ['matrixFile', 'categoriesFile', 'watchRatioThreshold', 'cleaning'], 'readKuaiRec');
   const threshold = options.watchRatioThreshold ?? 2;
   if (!Number.isFinite(threshold)) {
     throw new VqlDataError('INVALID_ARGUMENT', `readKuaiRec: watchRatioThreshold must be finite, got ${threshold}.`);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { withTableCache } from './arrow-store.js';
 import { resolveDataFile } from './csv.js';
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 import type { CleaningOptions } from './event-table-builder.js';
 import { kuaiRandSubsetFiles, readKuaiRandLikeHate } from './kuairand.js';
 import { movieLensFiles, readMovieLens } from './movielens.js';
@@ -95,6 +95,7 @@ export async function loadDatasetWithInfo(
   options: LoadDatasetOptions = {},
 ): Promise<{ table: EventTable; fromCache: boolean; cachePath: string | null }> {
   checkName(name);
+  checkOptionKeys(options, ['dataDir', 'cacheDir', 'labelThreshold', 'cleaning'], 'loadDataset');
   const dataDir = options.dataDir ?? defaultDataDir();
   const dir = join(dataDir, DATASET_DIRS[name]);
   if (!existsSync(dir)) {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { checkColumnCount, columnIndex, parseId, parseNumber, readCsvRows, resolveDataFile } from './csv.js';
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 import { EventTableBuilder } from './event-table-builder.js';
 import type { CleaningOptions } from './event-table-builder.js';
 import type { EventTable } from './types.js';
@@ -31,6 +31,7 @@ export function movieLensFiles(options: MovieLensOptions): { ratings: string; mo
  * parser (they contain quoted commas) but not kept.
  */
 export async function readMovieLens(options: MovieLensOptions): Promise<EventTable> {
+  checkOptionKeys(options, ['dir', 'ratingsFile', 'moviesFile', 'labelThreshold', 'cleaning'], 'readMovieLens');
   const threshold = options.labelThreshold ?? 4;
   if (!Number.isFinite(threshold)) {
     throw new VqlDataError('INVALID_ARGUMENT', `readMovieLens: labelThreshold must be finite, got ${threshold}.`);

@@ -1,5 +1,5 @@
 import { createRng } from '@vql/runtime';
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 import type { EventTable } from './types.js';
 
 /**
@@ -86,6 +86,7 @@ export function splitPoints(n: number, split: readonly [number, number, number])
  * target already is in the history" a shortcut to the label.
  */
 export function buildCtrSamples(table: EventTable, options: BuildCtrSamplesOptions = {}): CtrSplits {
+  checkOptionKeys(options, ['split', 'negativesPerPositive', 'negativeSampling', 'minHistory', 'seed'], 'buildCtrSamples');
   const split = options.split ?? [0.8, 0.1, 0.1];
   checkSplit(split, 'buildCtrSamples');
   const explicit = table.schema.hasExplicitLabels;

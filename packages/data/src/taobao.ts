@@ -1,5 +1,5 @@
 import { checkColumnCount, parseId, parseNumber, readCsvRows, resolveDataFile } from './csv.js';
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 import { EventTableBuilder } from './event-table-builder.js';
 import type { CleaningOptions } from './event-table-builder.js';
 import type { EventTable } from './types.js';
@@ -30,6 +30,7 @@ function taobaoFile(options: TaobaoOptions): string {
  * (every row a positive), category as an item feature, behaviour type as an event feature.
  */
 export async function readTaobao(options: TaobaoOptions): Promise<EventTable> {
+  checkOptionKeys(options, ['dir', 'file', 'cleaning'], 'readTaobao');
   const file = taobaoFile(options);
   const builder = new EventTableBuilder(
     'taobao',

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { checkColumnCount, columnIndex, parseId, readCsvRows } from './csv.js';
-import { VqlDataError } from './errors.js';
+import { VqlDataError, checkOptionKeys } from './errors.js';
 import { EventTableBuilder } from './event-table-builder.js';
 import type { CleaningOptions } from './event-table-builder.js';
 import type { EventTable } from './types.js';
@@ -25,6 +25,7 @@ const BEIJING_OFFSET_SECONDS = 8 * 3600;
  * type (click/cart/purchase/favourite) as an event feature; time = Beijing midnight of the day.
  */
 export async function readTmall(options: TmallOptions): Promise<EventTable> {
+  checkOptionKeys(options, ['logFile', 'year', 'cleaning'], 'readTmall');
   const year = options.year ?? 2015;
   if (!Number.isInteger(year)) throw new VqlDataError('INVALID_ARGUMENT', `readTmall: year must be an integer, got ${year}.`);
   const file = options.logFile;
