@@ -1,3 +1,4 @@
+import type { CausalLayout } from './causal-cache-attention.js';
 import { VqlModelError } from './errors.js';
 import type { InterestHostBatch } from './interest-module.js';
 
@@ -40,6 +41,8 @@ export interface PreparedBatch {
   readonly shortTermLength: number; // n
   readonly shortIndex: Int32Array; // [B*n] unique rows of the newest n behaviours (0 = none)
   readonly shortMask: Float32Array; // [B*n]
+  /** Set for a whole-history user-grouped batch (`prepareUserBatch`): the rows are its targets, L = 0. */
+  readonly causal?: CausalLayout;
 }
 
 /** Minimal structural `CtrBatch` (label included) accepted by the model. */

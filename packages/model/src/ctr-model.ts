@@ -1,5 +1,7 @@
 import { ContextEncoder, validateFeatureSpecs } from '@vql/context';
 import type { ContextFeatureSpec, FusionMode } from '@vql/context';
+import { isUserBatch } from '@vql/data';
+import type { UserBatch } from '@vql/data';
 import { createRng, tf, weightsFingerprint } from '@vql/runtime';
 import type { JsonValue, Rng, Tensor, Variable } from '@vql/runtime';
 import { checkPositiveInt, denseVariable } from './attention-core.js';
@@ -7,9 +9,12 @@ import { prepareBatch } from './batch-adapter.js';
 import type { CtrBatchLike, PreparedBatch } from './batch-adapter.js';
 import { VqlModelError } from './errors.js';
 import { gatherRows } from './gather-rows.js';
+import { resolveHistoryPolicy } from './history-policy.js';
+import type { HistoryPolicy } from './history-policy.js';
 import { makeInterestInputs } from './interest-inputs.js';
 import { checkInterestOutput, createInterestModule } from './interest-module.js';
 import type { InterestModule, InterestModuleConfig, InterestStats } from './interest-module.js';
+import { prepareUserBatchFor } from './user-batch-adapter.js';
 
 /** Options of the model's `ContextEncoder` (features, item width and seed come from the model). */
 export interface CtrContextOptions {
@@ -32,6 +37,12 @@ export interface CtrModelConfig {
   interest: InterestModuleConfig;
   /** Keep only the newest n behaviours of every history (the "last-n" models); null = all. */
   historyWindow?: number | null;
+  /**
+   * Behaviours the model sees per target: `{ kind: 'whole' }` (every earlier one; what a cache
+   * serves) or `{ kind: 'newest', length: L }` (the same as historyWindow L). Default: derived
+   * from historyWindow. Recorded in the exported config; the cached scorer refuses newest-L.
+   */
+  historyPolicy?: HistoryPolicy;
   /** Short-term branch: mean of the newest n fused behaviour embeddings, fed to the tower. 0 = off. */
   shortTerm?: number;
   /**
@@ -61,7 +72,7 @@ export interface CtrForward {
 }
 
 const CONFIG_KEYS = new Set([
-  'numItems', 'embeddingDim', 'contextFeatures', 'context', 'interest', 'historyWindow', 'shortTerm', 'interaction', 'tower', 'dropout', 'auxLossWeight', 'embeddingInitScale', 'seed',
+  'numItems', 'embeddingDim', 'contextFeatures', 'context', 'interest', 'historyWindow', 'historyPolicy', 'shortTerm', 'interaction', 'tower', 'dropout', 'auxLossWeight', 'embeddingInitScale', 'seed',
 ]);
 
 function resolveConfig(config: CtrModelConfig): ResolvedCtrModelConfig {
@@ -80,6 +91,7 @@ function resolveConfig(config: CtrModelConfig): ResolvedCtrModelConfig {
   }
   const historyWindow = config.historyWindow ?? null;
   if (historyWindow !== null) checkPositiveInt(where, 'config.historyWindow', historyWindow);
+  const history = resolveHistoryPolicy(where, config.historyPolicy, historyWindow);
   const shortTerm = config.shortTerm ?? 0;
   if (shortTerm !== 0) checkPositiveInt(where, 'config.shortTerm', shortTerm);
   const tower = config.tower ?? [64, 32];
@@ -113,7 +125,8 @@ function resolveConfig(config: CtrModelConfig): ResolvedCtrModelConfig {
     contextFeatures: contextFeatures.map((f) => structuredClone(f)),
     context,
     interest: structuredClone(config.interest),
-    historyWindow,
+    historyWindow: history.historyWindow,
+    historyPolicy: history.historyPolicy,
     shortTerm,
     interaction,
     tower: [...tower],
@@ -214,15 +227,21 @@ export class CtrModel {
     return this.towerWeights[0]!.shape[0]!;
   }
 
-  /** Validates, windows and deduplicates a batch on the host (no tensors). */
-  prepare(batch: CtrBatchLike): PreparedBatch {
+  /**
+   * Validates, windows and deduplicates a batch on the host (no tensors). A user-grouped batch
+   * becomes the causal-scan form when the interest module supports it (whole histories), else
+   * its per-sample expansion; the rows are then the batch's targets in its order.
+   */
+  prepare(batch: CtrBatchLike | UserBatch): PreparedBatch {
     this.checkAlive();
-    return prepareBatch(batch, {
+    const options = {
       numItems: this.config.numItems,
       features: this.config.contextFeatures,
       historyWindow: this.config.historyWindow,
       shortTermLength: this.config.shortTerm,
-    });
+    };
+    if (isUserBatch(batch)) return prepareUserBatchFor(batch, { ...options, causal: this.interest.causalHistory === true });
+    return prepareBatch(batch as CtrBatchLike, options);
   }
 
   /** Forward pass; call inside `tf.tidy` (or the optimizer's tape). */
@@ -295,7 +314,7 @@ export class CtrModel {
   }
 
   /** Click probabilities of a batch (inference mode). */
-  predict(batch: CtrBatchLike | PreparedBatch): Float32Array {
+  predict(batch: CtrBatchLike | UserBatch | PreparedBatch): Float32Array {
     const prepared = 'uniqueItem' in batch ? batch : this.prepare(batch);
     const probs = tf.tidy(() => tf.sigmoid(this.forward(prepared, false).logits));
     const out = probs.dataSync() as Float32Array;

@@ -73,5 +73,6 @@ export function makeInterestInputs(prepared: PreparedBatch, embedded: EmbeddedBa
       historyEmbedding ??= gatherHistory(embedded.uniqueEmbedding);
       return historyEmbedding;
     },
+    ...(prepared.causal !== undefined ? { causal: prepared.causal } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import type { JsonValue, Tensor, Variable } from '@vql/runtime';
 import { builtinInterestModules } from './builtin-modules.js';
+import type { CausalLayout } from './causal-cache-attention.js';
 import { VqlModelError } from './errors.js';
 
 // The one interface every user-interest method implements: VQL, full target attention, and the
@@ -87,6 +88,12 @@ export interface InterestInputs {
   gatherHistory(unique: Tensor): Tensor;
   /** `gatherHistory(uniqueEmbedding)`, computed once per batch on first use. */
   historyEmbedding(): Tensor; // [B, L, D]
+  /**
+   * Whole-history user-grouped batch (DESIGN §2b): the B rows are targets, L = 0, and each
+   * target's history is the first `historyEnd` events of its user in this layout. Only modules
+   * with `causalHistory` get it; others receive the batch expanded per sample.
+   */
+  readonly causal?: CausalLayout;
 }
 
 /** What `forward` returns. */
@@ -144,6 +151,11 @@ export interface InterestModule {
    * place for deferred state updates (EMA codebooks, dead-code restarts).
    */
   afterStep?(): void;
+  /**
+   * True when `forward` reads `inputs.causal` (user-grouped batches, whole histories, one scan
+   * per user); otherwise the model expands user batches to per-sample rows for this module.
+   */
+  readonly causalHistory?: boolean;
   /** Optional statistics for the epoch log, over the training steps since the previous call. */
   stats?(): InterestStats;
   /** Frees every tensor the module owns. */

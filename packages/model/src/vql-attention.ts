@@ -4,6 +4,7 @@ import { tf } from '@vql/runtime';
 import type { JsonValue, Tensor, Variable } from '@vql/runtime';
 import type { KernelConfig } from '@vql/temporal-kernel';
 import { attend } from './attention-core.js';
+import { causalCacheAttention } from './causal-cache-attention.js';
 import { VqlModelError } from './errors.js';
 import { checkKnownOptions } from './full-target-attention.js';
 import type { InterestBuildContext, InterestInputs, InterestModule, InterestModuleConfig, InterestOutput, InterestStats } from './interest-module.js';
@@ -99,7 +100,16 @@ export class VqlAttention extends TargetAttentionBase implements InterestModule 
     return new VqlAttention(options as VqlAttentionOptions, context);
   }
 
+  /**
+   * Whole-history user batches run as causal-cache scans (DESIGN §2b) when values are exact and
+   * the kernel is the exponential-decay mixture (or off); other variants get per-sample rows.
+   */
+  get causalHistory(): boolean {
+    return this.valueQuantizer === null && (this.kernelConfig === null || this.kernelConfig.type === 'expDecayMixture');
+  }
+
   forward(inputs: InterestInputs): InterestOutput {
+    if (inputs.causal !== undefined) return this.forwardCausal(inputs);
     const { heads: H, groups: G, headDim: dh } = this.shape;
     const B = inputs.batchSize;
     const U = inputs.uniqueCount;
@@ -132,6 +142,36 @@ export class VqlAttention extends TargetAttentionBase implements InterestModule 
       // Rows of one code share one key: the attention runs per code (DESIGN §2 grouped form).
       uniqueCodes: q.codes.dataSync() as Int32Array,
     });
+    return { interest, auxLoss: aux };
+  }
+
+  /** Every target attends over all the behaviours of its user before it, as one scan per user. */
+  private forwardCausal(inputs: InterestInputs): InterestOutput {
+    const causal = inputs.causal!;
+    if (!this.causalHistory) {
+      throw new VqlModelError('INVALID_BATCH', 'VqlAttention: this variant (quantizeValues or a non-decay kernel) has no causal-cache form; pass per-sample batches.');
+    }
+    const { groups: G, headDim: dh } = this.shape;
+    const B = inputs.batchSize;
+    const U = inputs.uniqueCount;
+    if (U <= 1) return { interest: tf.zeros([B, this.outputDim]), auxLoss: tf.scalar(0) };
+    const { target, unique, bias } = this.embeddings(inputs);
+    const valid = new Float32Array(U).fill(1);
+    valid[0] = 0; // row 0 is padding, as in per-sample batches
+    const mask = tf.tensor1d(valid) as tf.Tensor1D;
+    const projected = this.projectUnique(unique);
+    const q = this.quantizer.quantize(tf.reshape(projected.keys, [U, G, dh]) as tf.Tensor3D, { mask, training: inputs.training });
+    const aux = tf.add(q.codebookLoss, tf.mul(q.commitmentLoss, this.beta));
+    const kw = this.kernel === null ? null : this.kernel.getWeights();
+    const interest = causalCacheAttention(
+      tf.matMul(target, this.wq),
+      tf.reshape(q.quantized, [U, G * dh]),
+      projected.values,
+      bias === null ? null : tf.reshape(bias, [U]),
+      kw === null ? null : kw['logRate']!,
+      kw === null ? null : kw['logBeta']!,
+      { layout: causal, codes: q.codes.dataSync() as Int32Array, shape: this.shape, scale: 1 / Math.sqrt(dh), kernelUnit: 1 },
+    );
     return { interest, auxLoss: aux };
   }
 
