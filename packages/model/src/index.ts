@@ -30,6 +30,13 @@ export type { VqlAttentionOptions, VqlQuantizerOptions } from './vql-attention.j
 export { CtrModel } from './ctr-model.js';
 export type { CtrModelConfig, CtrContextOptions, ResolvedCtrModelConfig, CtrForward } from './ctr-model.js';
 export { Trainer, evaluateModel, predictSamples, formatEpoch } from './trainer.js';
+export { layoutBatches, layoutBatchCount } from './batch-layout.js';
+export type { BatchLayout, LayoutBatchOptions } from './batch-layout.js';
+export { causalCacheAttention, causalCacheHost } from './causal-cache-attention.js';
+export type { CausalLayout, CausalCacheOptions, CausalCacheGrads } from './causal-cache-attention.js';
+export { prepareUserBatch, validateUserBatch } from './user-batch-adapter.js';
+export { resolveHistoryPolicy, describeHistoryPolicy } from './history-policy.js';
+export type { HistoryPolicy } from './history-policy.js';
 export type { TrainerOptions, TrainResult, EpochRecord, EvalMetrics } from './trainer.js';
 export { exportModel, importModel } from './model-io.js';
 export type { ExportResult, ImportResult } from './model-io.js';

@@ -1,10 +1,11 @@
 import { SingleBar } from 'cli-progress';
-import { batchCount, batches } from '@vql/data';
-import type { CtrSampleSet } from '@vql/data';
+import type { CtrSampleSet, UserBatch } from '@vql/data';
 import { auc, gaucDetail, logLoss } from '@vql/metrics';
 import { createRng, tf } from '@vql/runtime';
 import type { Tensor } from '@vql/runtime';
 import type { CtrBatchLike } from './batch-adapter.js';
+import { checkLayout, layoutBatchCount, layoutBatches, rowSamples } from './batch-layout.js';
+import type { BatchLayout } from './batch-layout.js';
 import type { CtrModel } from './ctr-model.js';
 import { VqlModelError } from './errors.js';
 import type { InterestStats } from './interest-module.js';
@@ -12,6 +13,12 @@ import type { InterestStats } from './interest-module.js';
 export interface TrainerOptions {
   /** L: newest behaviours per sample the batches carry (the model's historyWindow may cut further). */
   maxLen: number;
+  /**
+   * 'sample' (default): padded per-sample batches of the newest maxLen behaviours. 'user':
+   * user-grouped batches with the model's history policy (VQL trains from causal caches over
+   * whole histories); batchSize is then a target budget per batch. Validation uses the same.
+   */
+  layout?: BatchLayout;
   /** Default 256. */
   batchSize?: number;
   /** Default 10. */
@@ -75,7 +82,7 @@ export interface TrainResult {
 }
 
 const OPTION_KEYS = new Set<string>([
-  'maxLen', 'batchSize', 'epochs', 'learningRate', 'weightDecay', 'monitor', 'patience', 'minDelta', 'clipNorm', 'restoreBest', 'evalBatchSize', 'seed', 'log', 'progress',
+  'maxLen', 'layout', 'batchSize', 'epochs', 'learningRate', 'weightDecay', 'monitor', 'patience', 'minDelta', 'clipNorm', 'restoreBest', 'evalBatchSize', 'seed', 'log', 'progress',
 ]);
 
 /** `NaN` and `Infinity` as written, not as JSON's `null`. */
@@ -97,23 +104,37 @@ function positiveNumber(name: string, v: unknown): number {
   return v;
 }
 
-/** Predicted probabilities, labels and users over a sample set, in sample order. */
-export function predictSamples(model: CtrModel, samples: CtrSampleSet, options: { maxLen: number; batchSize?: number }): { probs: Float32Array; labels: Float32Array; users: Int32Array } {
+/**
+ * Predicted probabilities, labels and users over a sample set, in sample order. `layout: 'user'`
+ * scores with the model's history policy (whole histories for a whole-history VQL model: the
+ * scores its per-user cache serves); default 'sample' (newest maxLen).
+ */
+export function predictSamples(
+  model: CtrModel,
+  samples: CtrSampleSet,
+  options: { maxLen: number; batchSize?: number; layout?: BatchLayout },
+): { probs: Float32Array; labels: Float32Array; users: Int32Array } {
   const probs = new Float32Array(samples.size);
   const labels = new Float32Array(samples.size);
   const users = new Int32Array(samples.size);
+  const layout = checkLayout('predictSamples: options', options.layout ?? 'sample');
   let offset = 0;
-  for (const batch of batches(samples, { batchSize: options.batchSize ?? 1024, maxLen: options.maxLen })) {
-    probs.set(model.predict(batch as CtrBatchLike), offset);
-    labels.set(batch.label, offset);
-    users.set(batch.user, offset);
+  for (const batch of layoutBatches(model, samples, { layout, batchSize: options.batchSize ?? 1024, maxLen: options.maxLen })) {
+    const p = model.predict(batch);
+    const rows = rowSamples(batch, offset);
+    for (let i = 0; i < batch.size; i++) {
+      const s = rows[i]!;
+      probs[s] = p[i]!;
+      labels[s] = batch.label[i]!;
+      users[s] = batch.user[i]!;
+    }
     offset += batch.size;
   }
   return { probs, labels, users };
 }
 
-/** AUC, GAUC (per user) and LogLoss of `model` on a sample set. */
-export function evaluateModel(model: CtrModel, samples: CtrSampleSet, options: { maxLen: number; batchSize?: number }): EvalMetrics {
+/** AUC, GAUC (per user) and LogLoss of `model` on a sample set (layout as in `predictSamples`). */
+export function evaluateModel(model: CtrModel, samples: CtrSampleSet, options: { maxLen: number; batchSize?: number; layout?: BatchLayout }): EvalMetrics {
   if (samples.size === 0) throw new VqlModelError('EMPTY_DATASET', 'evaluateModel: the sample set is empty.');
   const { probs, labels, users } = predictSamples(model, samples, options);
   let value: number;
@@ -169,6 +190,7 @@ export class Trainer {
     if (monitor !== 'logloss' && monitor !== 'auc') throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.monitor must be 'logloss' or 'auc', got ${show(monitor)}.`);
     this.options = {
       maxLen: positiveInt('maxLen', options.maxLen),
+      layout: checkLayout('Trainer: options', options.layout ?? 'sample'),
       batchSize: positiveInt('batchSize', options.batchSize ?? 256),
       epochs: positiveInt('epochs', options.epochs ?? 10),
       learningRate: positiveNumber('learningRate', options.learningRate ?? 1e-3),
@@ -195,7 +217,7 @@ export class Trainer {
    * One optimizer step on a batch; returns [total, bce, aux] on the host. Throws
    * `VqlModelError('NAN_LOSS' | 'NAN_GRADIENT')` naming the step before anything is written.
    */
-  trainStep(batch: CtrBatchLike): { loss: number; bce: number; aux: number } {
+  trainStep(batch: CtrBatchLike | UserBatch): { loss: number; bce: number; aux: number } {
     const model = this.model;
     const prepared = model.prepare(batch);
     const vars = model.trainableVariables();
@@ -258,7 +280,7 @@ export class Trainer {
     let sinceBest = 0;
     let stoppedEarly = false;
     const showBar = o.progress === true || (o.progress === 'auto' && process.stderr.isTTY === true);
-    const total = batchCount(train, { batchSize: o.batchSize });
+    const total = layoutBatchCount(train, o);
     try {
       for (let epoch = 1; epoch <= o.epochs; epoch++) {
         this.epochInProgress = epoch;
@@ -271,8 +293,8 @@ export class Trainer {
         let n = 0;
         const start = performance.now();
         try {
-          for (const batch of batches(train, { batchSize: o.batchSize, maxLen: o.maxLen, shuffle: true, seed: shuffleRng.uint32() })) {
-            const r = this.trainStep(batch as CtrBatchLike);
+          for (const batch of layoutBatches(this.model, train, { ...o, shuffle: true, seed: shuffleRng.uint32() })) {
+            const r = this.trainStep(batch);
             sumLoss += r.loss * batch.size;
             sumBce += r.bce * batch.size;
             sumAux += r.aux * batch.size;
@@ -284,7 +306,7 @@ export class Trainer {
         }
         const trainSeconds = (performance.now() - start) / 1000;
         const stats = this.model.stats();
-        const validMetrics = evaluateModel(this.model, valid, { maxLen: o.maxLen, batchSize: o.evalBatchSize });
+        const validMetrics = evaluateModel(this.model, valid, { maxLen: o.maxLen, batchSize: o.evalBatchSize, layout: o.layout });
         const record: EpochRecord = {
           epoch,
           steps: this.stepInEpoch,
