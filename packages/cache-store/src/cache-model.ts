@@ -119,6 +119,13 @@ export class CtrCacheModel implements CacheModel {
     if (cfg.shortTerm > 0) {
       throw new VqlCacheStoreError('UNSUPPORTED_MODEL', `${where}: config.shortTerm = ${cfg.shortTerm} needs the newest raw behaviours at request time, which the cache does not keep.`);
     }
+    // The model records what it was trained on (@vql/model historyPolicy): newest-L scores differ from a whole-history cache.
+    if (cfg.historyPolicy?.kind === 'newest' && options.ignoreHistoryWindow !== true) {
+      throw new VqlCacheStoreError(
+        'UNSUPPORTED_MODEL',
+        `${where}: config.historyPolicy is { kind: 'newest', length: ${cfg.historyPolicy.length} } (historyWindow = ${cfg.historyWindow}), but a cache serves the whole history; train it with historyPolicy { kind: 'whole' } (Trainer layout 'user'), or pass { ignoreHistoryWindow: true } to serve it anyway.`,
+      );
+    }
     if (cfg.historyWindow !== null && options.ignoreHistoryWindow !== true) {
       throw new VqlCacheStoreError(
         'UNSUPPORTED_MODEL',
