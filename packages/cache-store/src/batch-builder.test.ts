@@ -101,7 +101,7 @@ describe('buildAllCaches', () => {
 
     const cm = new CtrCacheModel(model);
     const scorer = new CachedScorer(cm);
-    const req = { items: Int32Array.of(1, 2, 3), time: 1.8e9, context: { cat: Int32Array.of(2, 3, 4) } };
+    const req = { items: Int32Array.of(1, 2, 3), time: 1.72e9, context: { cat: Int32Array.of(2, 3, 4) } };
     for (const u of [1, 20, 40]) {
       const local = buildUserCache(cm, userHistory(table, u));
       const stored = (await store.get(String(u)))!;

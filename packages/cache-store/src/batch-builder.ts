@@ -5,9 +5,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import cliProgress from 'cli-progress';
-import type { CacheStore } from './cache-store.js';
+import { checkKnownKeys } from '@vql/runtime';
+import type { CacheStore, CorruptEntry } from './cache-store.js';
 import { decodeCache } from './codec.js';
 import { VqlCacheStoreError } from './errors.js';
+import { resolveTimeBounds } from './time-bounds.js';
+import type { TimeBounds } from './time-bounds.js';
 import { checkTable, numUsers } from './history-table.js';
 import type { HistoryTable } from './history-table.js';
 import type { WorkerInit, WorkerReply } from './build-worker.js';
@@ -30,7 +33,11 @@ export interface BuildAllOptions {
   progress?: boolean;
   /** Passed to `CtrCacheModel`. */
   ignoreHistoryWindow?: boolean;
+  /** Accepted event times; `now` is read once, at the start of the run. Default as in `TimeBounds`. */
+  timeBounds?: TimeBounds;
 }
+
+const BUILD_ALL_KEYS = ['modelDir', 'table', 'store', 'workers', 'chunkUsers', 'userKey', 'limit', 'progress', 'ignoreHistoryWindow', 'timeBounds'] as const;
 
 export interface BuildReport {
   fingerprint: string;
@@ -46,6 +53,13 @@ export interface BuildReport {
   behavioursPerSecond: number;
   /** Bytes of the blobs written in this run. */
   bytes: number;
+  /**
+   * Stored blobs that failed their checksum, header or decoding (any user in the store); those of
+   * the table's users were rebuilt in this run (and are counted in `built`).
+   */
+  corrupt: CorruptEntry[];
+  /** Users whose history could not be built (e.g. an event time outside the bounds); nothing was written for them. */
+  failed: Array<{ user: string; reason: string }>;
 }
 
 export interface WorkerEntry {
@@ -101,7 +115,7 @@ async function startWorker(init: WorkerInit): Promise<Pool> {
   });
 }
 
-function request(pool: Pool, users: number[]): Promise<Extract<WorkerReply, { kind: 'done' }>['results']> {
+function request(pool: Pool, users: number[]): Promise<Extract<WorkerReply, { kind: 'done' }>> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => {
       pool.worker.off('message', onMessage);
@@ -109,7 +123,7 @@ function request(pool: Pool, users: number[]): Promise<Extract<WorkerReply, { ki
     };
     const onMessage = (msg: WorkerReply) => {
       pool.worker.off('error', onError);
-      if (msg.kind === 'done') resolve(msg.results);
+      if (msg.kind === 'done') resolve(msg);
       else reject(new VqlCacheStoreError(msg.kind === 'error' ? (msg.code ?? 'WORKER_FAILED') : 'WORKER_FAILED', `buildAllCaches: users ${users[0]}..${users[users.length - 1]}: ${msg.kind === 'error' ? msg.message : msg.kind}`));
     };
     pool.worker.once('error', onError);
@@ -126,7 +140,10 @@ function request(pool: Pool, users: number[]): Promise<Extract<WorkerReply, { ki
  */
 export async function buildAllCaches(options: BuildAllOptions): Promise<BuildReport> {
   const where = 'buildAllCaches';
+  if (options == null || typeof options !== 'object') throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options are required.`);
+  checkKnownKeys(`${where}: options`, options, BUILD_ALL_KEYS, (m) => new VqlCacheStoreError('UNKNOWN_OPTION', m));
   checkTable(where, options.table);
+  const bounds = resolveTimeBounds(where, options.timeBounds);
   const workers = options.workers ?? Math.min(2, availableParallelism());
   if (!Number.isInteger(workers) || workers < 1) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.workers must be a positive integer, got ${workers}.`);
   const chunk = options.chunkUsers ?? 32;
@@ -134,21 +151,44 @@ export async function buildAllCaches(options: BuildAllOptions): Promise<BuildRep
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const keyOf = options.userKey ?? ((u: number) => String(u));
   const { table, store } = options;
-  const init: WorkerInit = { modelDir: options.modelDir, table, ignoreHistoryWindow: options.ignoreHistoryWindow ?? false };
+  const init: WorkerInit = {
+    modelDir: options.modelDir,
+    table,
+    ignoreHistoryWindow: options.ignoreHistoryWindow ?? false,
+    // Functions do not cross into workers: the clock is read once here.
+    timeBounds: { earliest: bounds.earliest, maxFutureSkew: bounds.maxFutureSkew, now: bounds.now() },
+  };
   const start = performance.now();
   const pools = await Promise.all(Array.from({ length: workers }, () => startWorker(init)));
   try {
     const fingerprint = pools[0]!.fingerprint;
-    const done = new Set<string>();
-    for await (const entry of store.scan({ fingerprint })) done.add(entry.user);
+    // Resume: a user counts as built only if its whole blob decodes (checksum, layout, ids) and
+    // carries this fingerprint; a damaged blob is reported and rebuilt, never trusted by its header.
+    const corrupt: CorruptEntry[] = [];
+    const listed = new Set<string>();
+    for await (const entry of store.scan({ fingerprint, onCorrupt: (c) => corrupt.push(c) })) listed.add(entry.user);
+    const verified = async (key: string): Promise<boolean> => {
+      if (!listed.has(key)) return false;
+      const blob = await store.getBlob(key);
+      if (blob === undefined) return false;
+      try {
+        return decodeCache(blob, `${store.kind} store, user ${JSON.stringify(key)}`).fingerprint === fingerprint;
+      } catch (error) {
+        if (!(error instanceof VqlCacheStoreError)) throw error;
+        corrupt.push({ user: key, reason: error.message });
+        return false;
+      }
+    };
     const todo: number[] = [];
     let skipped = 0;
     let empty = 0;
     for (let u = 1; u <= numUsers(table); u++) {
       if (table.userOffsets[u + 1]! === table.userOffsets[u]!) empty++;
-      else if (done.has(keyOf(u))) skipped++;
+      else if (await verified(keyOf(u))) skipped++;
       else if (todo.length < limit) todo.push(u);
     }
+    const failed: BuildReport['failed'] = [];
+    let failedEvents = 0;
     const totalEvents = todo.reduce((s, u) => s + table.userOffsets[u + 1]! - table.userOffsets[u]!, 0);
     const bar =
       (options.progress ?? process.stderr.isTTY === true)
@@ -163,8 +203,12 @@ export async function buildAllCaches(options: BuildAllOptions): Promise<BuildRep
       while (next < todo.length) {
         const users = todo.slice(next, next + chunk);
         next += users.length;
-        const results = await request(pool, users);
-        for (const r of results) {
+        const reply = await request(pool, users);
+        for (const f of reply.failed) {
+          failed.push({ user: keyOf(f.user), reason: f.reason });
+          failedEvents += f.events;
+        }
+        for (const r of reply.results) {
           await store.put(keyOf(r.user), decodeCache(r.blob, `worker result for user ${r.user}`));
           built++;
           events += r.events;
@@ -176,8 +220,8 @@ export async function buildAllCaches(options: BuildAllOptions): Promise<BuildRep
     await Promise.all(pools.map(run));
     bar?.stop();
     const seconds = (performance.now() - start) / 1000;
-    if (events !== totalEvents) throw new VqlCacheStoreError('INTERNAL', `${where}: folded ${events} behaviours, expected ${totalEvents}.`);
-    return { fingerprint, built, skipped, empty, events, seconds, behavioursPerSecond: events / seconds, bytes };
+    if (events + failedEvents !== totalEvents) throw new VqlCacheStoreError('INTERNAL', `${where}: folded ${events} behaviours (+${failedEvents} of failed users), expected ${totalEvents}.`);
+    return { fingerprint, built, skipped, empty, events, seconds, behavioursPerSecond: events / seconds, bytes, corrupt, failed };
   } finally {
     await Promise.all(pools.map((p) => p.worker.terminate()));
   }

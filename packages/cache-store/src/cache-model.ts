@@ -1,10 +1,12 @@
-import type { CtrModel } from '@vql/model';
-import { VqlAttention } from '@vql/model';
+import { CtrModel, VqlAttention } from '@vql/model';
 import type { ContextFeatureSpec } from '@vql/context';
-import { tf } from '@vql/runtime';
+import { checkKnownKeys, tf } from '@vql/runtime';
 import type { Tensor } from '@vql/runtime';
 import type { AppendTarget } from './cache-store.js';
 import { VqlCacheStoreError } from './errors.js';
+import type { EventId } from './event-ids.js';
+import { checkTimes, resolveTimeBounds } from './time-bounds.js';
+import type { ResolvedTimeBounds, TimeBounds } from './time-bounds.js';
 import { checkLayout } from './layout.js';
 import type { CacheLayout } from './layout.js';
 import type { CacheKernel, EncodedEvents } from './user-cache.js';
@@ -15,6 +17,8 @@ export interface UserHistory {
   times: Float64Array; // [n] seconds, any order
   /** Every context feature of the model (item and event scope), `[n*width]` each. */
   context?: Record<string, Int32Array | Float32Array>;
+  /** One id per event (idempotent appends: an id the cache has applied is skipped); optional. */
+  ids?: readonly EventId[];
 }
 
 /** Candidates of one request. */
@@ -47,6 +51,7 @@ export interface CacheModel extends AppendTarget {
 const CONSTANT_KERNEL: CacheKernel = {
   rank: 1,
   queryFactors: () => Float64Array.of(1),
+  scaledQueryFactors: () => ({ factors: Float64Array.of(1), logScale: 0 }),
   historyFactorsBatch: (times) => new Float64Array(times.length).fill(1),
   reanchorScale: () => Float64Array.of(1),
 };
@@ -58,7 +63,11 @@ export interface CtrCacheModelOptions {
    * with more than n events). Default false: refused.
    */
   ignoreHistoryWindow?: boolean;
+  /** Accepted event and request times for every cache built, appended to or scored with this model. */
+  timeBounds?: TimeBounds;
 }
+
+const OPTION_KEYS = ['ignoreHistoryWindow', 'timeBounds'] as const;
 
 /** [out, in] transpose of a row-major [in, out] matrix, so every output is one contiguous dot product. */
 function transpose(w: Float32Array, inDim: number, outDim: number): Float32Array {
@@ -83,37 +92,43 @@ function hostMatMulT(x: Float32Array, rows: number, inDim: number, wT: Float32Ar
 }
 
 /**
- * A `CtrModel` whose interest module is `VqlAttention`, seen as a `CacheModel`. Events go through
- * the model's own tfjs ops (item table, context fusion, key projection, `quantize`), so codes
- * match `predict` bit for bit; candidates and the tower run on typed arrays. The weights are read
- * once: keep the model alive (and untrained) while this serves — the fingerprint is taken here.
+ * A `CtrModel` whose interest module is `VqlAttention`, seen as a `CacheModel`. A full snapshot:
+ * the constructor copies every weight into a private model (`this.model`), so training the
+ * original afterwards changes neither the fingerprint nor the codes, values and scores of this
+ * one. Events go through that copy's own tfjs ops (item table, context fusion, key projection,
+ * `quantize`), so codes match its `predict` bit for bit; candidates and the tower run on typed
+ * arrays. `dispose()` frees the copy.
  */
 export class CtrCacheModel implements CacheModel {
-  readonly fingerprint: string;
-  readonly layout: CacheLayout;
-  readonly kernel: CacheKernel;
-  readonly codebooks: readonly Float32Array[];
-  readonly logitScale: number;
-  private readonly attention: VqlAttention;
-  private readonly features: readonly ContextFeatureSpec[];
-  private readonly wq: Float32Array; // [Dq, H*dh]
-  private readonly tower: ReturnType<CtrModel['towerHost']>['layers']; // kernels stored transposed [out, in]
-  private readonly itemTable: Float32Array; // [(numItems+1)*d] snapshot, for candidates
+  /** The private snapshot of the wrapped model (scores equal its `predict`). */
+  readonly model: CtrModel;
+  fingerprint!: string;
+  readonly timeBounds: TimeBounds;
+  private readonly bounds: ResolvedTimeBounds;
+  layout!: CacheLayout;
+  kernel!: CacheKernel;
+  codebooks!: readonly Float32Array[];
+  logitScale!: number;
+  // Set once by `init` (called from the constructor).
+  private attention!: VqlAttention;
+  private features!: readonly ContextFeatureSpec[];
+  private wq!: Float32Array; // [Dq, H*dh]
+  private tower!: ReturnType<CtrModel['towerHost']>['layers']; // kernels stored transposed [out, in]
+  private itemTable!: Float32Array; // [(numItems+1)*d], for candidates
   /** Typed-array context fusion; null when the model has no context features (fused = item). */
-  private readonly host: ReturnType<NonNullable<CtrModel['encoder']>['toHost']> | null;
-  private readonly interaction: Float32Array | null; // [D, H*dh] W_p of the tower's interest ⊙ (e_q·W_p) term
+  private host!: ReturnType<NonNullable<CtrModel['encoder']>['toHost']> | null;
+  private interaction!: Float32Array | null; // [D, H*dh] W_p of the tower's interest ⊙ (e_q·W_p) term
 
-  constructor(
-    readonly model: CtrModel,
-    options: CtrCacheModelOptions = {},
-  ) {
+  constructor(source: CtrModel, options: CtrCacheModelOptions = {}) {
     const where = 'new CtrCacheModel';
-    if (model == null || !(model.interest instanceof VqlAttention)) {
-      throw new VqlCacheStoreError('UNSUPPORTED_MODEL', `${where}: model.interest must be VqlAttention (kind 'vql'), got ${String(model?.interest?.kind)}.`);
+    if (source == null || !(source.interest instanceof VqlAttention)) {
+      throw new VqlCacheStoreError('UNSUPPORTED_MODEL', `${where}: model.interest must be VqlAttention (kind 'vql'), got ${String(source?.interest?.kind)}.`);
     }
-    const attention = model.interest;
-    const cfg = model.config;
-    if (attention.valueQuantizer !== null) {
+    checkKnownKeys(`${where}: options`, options, OPTION_KEYS, (m) => new VqlCacheStoreError('UNKNOWN_OPTION', m));
+    this.bounds = resolveTimeBounds(where, options.timeBounds);
+    this.timeBounds = this.bounds;
+    const cfg = source.config;
+    if ((source.interest as VqlAttention).valueQuantizer !== null) {
       throw new VqlCacheStoreError('UNSUPPORTED_MODEL', `${where}: the "quantizeValues" ablation is not cached (its values are codes; serve it through predict).`);
     }
     if (cfg.shortTerm > 0) {
@@ -132,6 +147,26 @@ export class CtrCacheModel implements CacheModel {
         `${where}: config.historyWindow = ${cfg.historyWindow}, but a cache sums all events; pass { ignoreHistoryWindow: true } to serve it anyway.`,
       );
     }
+    // Every weight copied into a model of the same config: nothing below reads the source again.
+    const model = new CtrModel(structuredClone(cfg));
+    try {
+      model.setWeights(source.getWeights());
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    this.model = model;
+    try {
+      this.init(where, cfg);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  }
+
+  private init(where: string, cfg: CtrModel['config']): void {
+    const model = this.model;
+    const attention = model.interest as VqlAttention;
     this.attention = attention;
     this.features = cfg.contextFeatures;
     const { heads: H, groups: G, headDim: dh } = attention.shape;
@@ -197,15 +232,18 @@ export class CtrCacheModel implements CacheModel {
     this.checkItems(`${where}: history`, history.items);
     const n = history.items.length;
     if (history.times.length !== n) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: history.times has ${history.times.length} entries, history.items ${n}.`);
-    for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(history.times[i]!)) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: history.times[${i}] = ${history.times[i]} is not finite.`);
+    if (history.ids !== undefined && (!Array.isArray(history.ids) || history.ids.length !== n)) {
+      throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: history.ids must be an array of ${n} event ids, got ${Array.isArray(history.ids) ? history.ids.length : typeof history.ids}.`);
     }
+    // Before any model op: a bad time is refused cheaply, naming the event.
+    checkTimes(where, history.times, this.bounds, (i) => `history.times[${i}] (event ${i}${history.ids === undefined ? '' : `, id ${JSON.stringify(history.ids[i])}`})`);
     const ctx = this.checkContext(`${where}: history`, history.context, n, new Set(['item', 'event']));
     const { heads: H, groups: G, headDim: dh } = this.attention.shape;
     const codes = new Int32Array(n * G);
     const values = new Float32Array(n * H * dh);
     let weights: Float32Array | null = null;
-    if (n === 0) return { count: 0, times: history.times, codes, weights, values };
+    const ids = history.ids === undefined ? null : history.ids;
+    if (n === 0) return { count: 0, times: history.times, codes, weights, values, ids };
     const w = this.model.getWeights();
     const [wk, wv] = [w['interest/wk']!, w['interest/wv']!];
     // The model's own ops on the event rows (chunks bound memory): same codes as `predict`.
@@ -237,7 +275,7 @@ export class CtrCacheModel implements CacheModel {
       }
       tf.dispose(out);
     }
-    return { count: n, times: history.times, codes, weights, values };
+    return { count: n, times: history.times, codes, weights, values, ids };
   }
 
   encodeCandidates(candidates: Candidates): { count: number; queries: Float32Array; target: Float32Array; times: Float64Array | number } {
@@ -249,6 +287,7 @@ export class CtrCacheModel implements CacheModel {
     if (typeof t === 'number' ? !Number.isFinite(t) : !(t instanceof Float64Array) || t.length !== N) {
       throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: candidates.time must be a finite number or a Float64Array of ${N} times.`);
     }
+    checkTimes(where, typeof t === 'number' ? [t] : t, this.bounds, (i) => (typeof t === 'number' ? 'the request (candidates.time)' : `candidates.time[${i}]`), 'nothing was scored');
     const ctx = this.checkContext(`${where}: candidates`, candidates.context, N, new Set(['item']));
     // Typed arrays only: a per-request tfjs call costs more than the whole cached attention.
     const d = this.model.config.embeddingDim;
@@ -259,6 +298,11 @@ export class CtrCacheModel implements CacheModel {
     const qIn = this.attention.useContext ? target : itemEmb;
     const queries = hostMatMulT(qIn, N, qIn.length / Math.max(N, 1), this.wq, H * dh);
     return { count: N, queries, target, times: t };
+  }
+
+  /** Frees the snapshot's tensors; the wrapped model is not touched. */
+  dispose(): void {
+    this.model.dispose();
   }
 
   head(interest: Float32Array, target: Float32Array, count: number): Float32Array {

@@ -114,7 +114,9 @@ export function cachedAttention(
           `${where}: request time ${tq} is before the newest cached event (${cache.lastEventTime}); a cache cannot drop later events.`,
         );
       }
-      c = collapse(cache, kernel.queryFactors(tq, cache.anchor), codebooks);
+      // Log-space factors with the common maximum taken out: the attention ratio is unchanged, and
+      // a request decades after the anchor no longer underflows every factor to 0.
+      c = collapse(cache, kernel.scaledQueryFactors(tq, cache.anchor).factors, codebooks);
       collapsedAt.set(tq, c);
     }
     return c;

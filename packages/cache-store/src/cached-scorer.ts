@@ -1,20 +1,32 @@
+import { checkKnownKeys } from '@vql/runtime';
 import type { CacheStore } from './cache-store.js';
 import { cachedAttention } from './cached-attention.js';
 import type { Candidates, CacheModel, UserHistory } from './cache-model.js';
 import { VqlCacheStoreError } from './errors.js';
 import { totalHeads } from './layout.js';
-import { UserCache, appendEncoded, buildFromEncoded, checkCacheFor } from './user-cache.js';
-import type { AppendOptions } from './user-cache.js';
+import { UserCache, appendEncoded, buildFromEncoded, checkAppendOptions, checkCacheFor } from './user-cache.js';
+import type { AppendOptions, AppendResult, BuildOptions } from './user-cache.js';
 
-/** Builds a user's cache from raw behaviours (DESIGN §1): t0 defaults to the newest event. */
-export function buildUserCache(model: CacheModel, history: UserHistory, options: { anchor?: number } = {}): UserCache {
-  return buildFromEncoded(model.fingerprint, model.layout, model.encodeEvents(history), model.kernel, options);
+/** The model's time bounds unless the options name their own. */
+function withModelBounds<T extends { timeBounds?: unknown }>(model: CacheModel, options: T): T {
+  return options.timeBounds === undefined && model.timeBounds !== undefined ? { ...options, timeBounds: model.timeBounds } : options;
 }
 
-/** Adds new behaviours in place, O(F·d) per event and group; newer-than-anchor events re-anchor unless refused. */
-export function appendEvents(cache: UserCache, events: UserHistory, model: CacheModel, options: AppendOptions = {}): UserCache {
+/** Builds a user's cache from raw behaviours (DESIGN §1): t0 defaults to the newest event. */
+export function buildUserCache(model: CacheModel, history: UserHistory, options: BuildOptions = {}): UserCache {
+  checkKnownKeys('buildUserCache: options', options, ['anchor', 'timeBounds', 'idWindow'], (m) => new VqlCacheStoreError('UNKNOWN_OPTION', m));
+  return buildFromEncoded(model.fingerprint, model.layout, model.encodeEvents(history), model.kernel, withModelBounds(model, options));
+}
+
+/**
+ * Adds new behaviours in place, O(F·d) per event and group; newer-than-anchor events re-anchor
+ * unless refused; events whose id the cache has applied are skipped and reported.
+ */
+export function appendEvents(cache: UserCache, events: UserHistory, model: CacheModel, options: AppendOptions = {}): AppendResult {
+  const opts = withModelBounds(model, options);
+  checkAppendOptions('appendEvents', opts); // before the model runs: a misspelt option is an error
   checkCacheFor('appendEvents', cache, model.fingerprint, model.layout);
-  return appendEncoded(cache, model.encodeEvents(events), model.kernel, options);
+  return appendEncoded(cache, model.encodeEvents(events), model.kernel, opts);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createRng } from '@vql/runtime';
 import { cachedAttention } from './cached-attention.js';
 import { decodeCache, encodeCache, readCacheHeader } from './codec.js';
+import { crc32 } from './crc32.js';
 import { CorruptCacheError } from './errors.js';
 import { fromHalf, toHalf } from './float16.js';
 import { KERNEL, LAYOUT, maxAbsDiff, randomCodebooks, randomEvents } from './test-utils.js';
@@ -24,7 +25,7 @@ describe('cache codec', () => {
     expect(back.entryCount).toBe(cache.entryCount);
     expect(maxAbsDiff(score(back), score(cache))).toBeLessThan(1e-5);
     expect(Buffer.from(encodeCache(back)).equals(Buffer.from(blob))).toBe(true);
-    expect(readCacheHeader(blob)).toEqual({ formatVersion: 1, precision: 'float32', fingerprint: FP });
+    expect(readCacheHeader(blob)).toEqual({ formatVersion: 2, precision: 'float32', fingerprint: FP });
   });
 
   it('float16 shrinks the blob and stays within ~1e-2 of the float32 scores', () => {
@@ -60,9 +61,37 @@ describe('cache codec', () => {
     expect(() => decodeCache(blob.subarray(0, blob.length - 9))).toThrow(CorruptCacheError);
     expect(() => decodeCache(blob.subarray(0, 6))).toThrow(CorruptCacheError);
     expect(() => decodeCache(Buffer.from('hello world, not a cache'))).toThrow(/missing 'VQLC' magic/);
-    const v2 = blob.slice();
-    v2[4] = 2;
-    expect(() => decodeCache(v2)).toThrow(expect.objectContaining({ code: 'FORMAT_VERSION_MISMATCH' }));
+    const v3 = blob.slice();
+    v3[4] = 3;
+    expect(() => decodeCache(v3)).toThrow(expect.objectContaining({ code: 'FORMAT_VERSION_MISMATCH' }));
+    expect(() => decodeCache(v3)).toThrow(/version 3, this build reads versions 1 and 2/);
+  });
+
+  it('applied event ids round-trip (numbers, strings, window, floor), and change the bytes', () => {
+    const withIds = buildFromEncoded(FP, LAYOUT, { ...randomEvents(LAYOUT, 6, 22), ids: [1, 2, 'ä-ü', 'x'.repeat(255), 7, 'a'] }, KERNEL, { idWindow: 4 });
+    const back = decodeCache(encodeCache(withIds));
+    expect(back.ids.list()).toEqual(['ä-ü', 'x'.repeat(255), 7, 'a']);
+    expect(back.ids.window).toBe(4);
+    expect(back.ids.floor).toBe(2);
+    expect(back.ids.status(1)).toBe('stale');
+    expect(back.ids.status('a')).toBe('duplicate');
+    expect(back.ids.status('b')).toBe('new');
+    expect(Buffer.from(encodeCache(back)).equals(Buffer.from(encodeCache(withIds)))).toBe(true);
+  });
+
+  it('reads a version-1 blob (written before event ids) as a cache with no applied ids', () => {
+    // A v1 blob is today's encoding without the 16-byte empty id section, version 1, its own CRC.
+    const v2 = encodeCache(cache);
+    const v1 = new Uint8Array(v2.length - 16);
+    v1.set(v2.subarray(0, v2.length - 20));
+    v1[4] = 1;
+    new DataView(v1.buffer).setUint32(v1.length - 4, crc32(v1.subarray(0, v1.length - 4)), true);
+    const back = decodeCache(v1);
+    expect(readCacheHeader(v1).formatVersion).toBe(1);
+    expect(back.eventCount).toBe(500);
+    expect(back.ids.size).toBe(0);
+    expect(maxAbsDiff(score(back), score(cache))).toBeLessThan(1e-5);
+    expect(Buffer.from(encodeCache(back)).equals(Buffer.from(v2))).toBe(true); // rewritten as v2
   });
 
   it('refuses to encode non-finite sums', () => {

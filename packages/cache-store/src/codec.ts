@@ -1,6 +1,8 @@
 import { crc32 } from './crc32.js';
 import { CorruptCacheError, VqlCacheStoreError } from './errors.js';
 import { fromHalf, toHalf } from './float16.js';
+import { AppliedIds, MAX_ID_WINDOW } from './event-ids.js';
+import type { EventId } from './event-ids.js';
 import { checkLayout } from './layout.js';
 import type { CacheLayout } from './layout.js';
 import { CACHE_FORMAT_VERSION, CacheGroup, UserCache } from './user-cache.js';
@@ -11,9 +13,13 @@ import { CACHE_FORMAT_VERSION, CacheGroup, UserCache } from './user-cache.js';
  *   | u16 G | u16 d_h | u16 F | u16 0 | G × (u16 H_g, u32 K_g) | f64 t0 | f64 lastEventTime
  *   | f64 eventCount | G × u32 m_g | per group: m_g × i32 codes (ascending), then per code
  *     f32: N[F] S[H_g·F·d_h]; f16: F × f32 scale, then N[F] S[H_g·F·d_h] as halves of value/scale_f
+ *   | (version ≥ 2) applied ids: u32 window | f64 floor | u32 count | count × (u8 1, f64 number
+ *     | u8 2, u8 byteLength, UTF-8 string), oldest first
  *   | u32 CRC-32 of everything before it.
- * Codes are sorted so the same sums always give the same bytes.
+ * Codes are sorted so the same sums always give the same bytes. Version 1 (no ids) is read as a
+ * cache that has applied no ids; writes are always the current version.
  */
+const READABLE_VERSIONS = [1, CACHE_FORMAT_VERSION];
 export type CachePrecision = 'float32' | 'float16';
 
 const MAGIC = [0x56, 0x51, 0x4c, 0x43]; // 'VQLC'
@@ -54,6 +60,10 @@ export function encodeCache(cache: UserCache, options: EncodeOptions = {}): Uint
     const floats = F + group.slotWidth;
     bodyLen += group.size * (4 + (precision === 'float32' ? floats * 4 : F * 4 + floats * 2));
   }
+  const ids = cache.ids.list();
+  const idStrings = ids.map((id) => (typeof id === 'string' ? Buffer.from(id, 'utf8') : null));
+  bodyLen += 16;
+  for (const b of idStrings) bodyLen += b === null ? 9 : 2 + b.length;
   const bytes = new Uint8Array(headerLen + bodyLen + 4);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
@@ -117,6 +127,23 @@ export function encodeCache(cache: UserCache, options: EncodeOptions = {}): Uint
       }
     }
   });
+  view.setUint32(o, cache.ids.window, true);
+  view.setFloat64(o + 4, cache.ids.floor, true);
+  view.setUint32(o + 12, ids.length, true);
+  o += 16;
+  ids.forEach((id, i) => {
+    const str = idStrings[i]!;
+    if (str === null) {
+      view.setUint8(o, 1);
+      view.setFloat64(o + 1, id as number, true);
+      o += 9;
+    } else {
+      view.setUint8(o, 2);
+      view.setUint8(o + 1, str.length);
+      bytes.set(str, o + 2);
+      o += 2 + str.length;
+    }
+  });
   view.setUint32(o, crc32(bytes.subarray(0, o)), true);
   return bytes;
 }
@@ -152,12 +179,13 @@ export function readCacheHeader(blob: Uint8Array, label = 'blob'): CacheHeader {
 export function decodeCache(blob: Uint8Array, label = 'blob'): UserCache {
   const bytes = asBytes('decodeCache', blob);
   const header = readCacheHeader(bytes, label);
-  if (header.formatVersion !== CACHE_FORMAT_VERSION) {
+  if (!READABLE_VERSIONS.includes(header.formatVersion)) {
     throw new VqlCacheStoreError(
       'FORMAT_VERSION_MISMATCH',
-      `${label}: cache format version ${header.formatVersion}, this build reads version ${CACHE_FORMAT_VERSION}; rebuild the cache.`,
+      `${label}: cache format version ${header.formatVersion}, this build reads versions ${READABLE_VERSIONS.join(' and ')}; rebuild the cache.`,
     );
   }
+  const withIds = header.formatVersion >= 2;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (what: string): never => {
     throw new CorruptCacheError(`${label}: truncated or corrupt (${what}; ${bytes.length} bytes).`);
@@ -199,7 +227,7 @@ export function decodeCache(blob: Uint8Array, label = 'blob'): UserCache {
     const floats = F + headsPerGroup[g]! * F * dh;
     expected += m * (4 + (half ? F * 4 + floats * 2 : floats * 4));
   });
-  if (expected !== bytes.length) fail(`expected ${expected} bytes from the header`);
+  if (withIds ? expected + 16 > bytes.length : expected !== bytes.length) fail(`expected ${withIds ? 'at least ' : ''}${expected + (withIds ? 16 : 0)} bytes from the header`);
   const groups = sizes.map((m, g) => {
     const group = new CacheGroup(headsPerGroup[g]!, F, dh, Math.max(4, m));
     let prev = -1;
@@ -223,5 +251,31 @@ export function decodeCache(blob: Uint8Array, label = 'blob'): UserCache {
     }
     return group;
   });
-  return new UserCache(header.fingerprint, layout, anchor, eventCount, lastEventTime, groups);
+  let applied = new AppliedIds();
+  if (withIds) {
+    const window = view.getUint32(o, true);
+    const floor = view.getFloat64(o + 4, true);
+    const count = view.getUint32(o + 12, true);
+    o += 16;
+    if (window > MAX_ID_WINDOW || count > window || !(Number.isSafeInteger(floor) && floor >= -1)) fail('id window header');
+    const ids: EventId[] = [];
+    const end = bytes.length - 4;
+    for (let i = 0; i < count; i++) {
+      if (o + 1 > end) fail('id list');
+      const kind = view.getUint8(o);
+      if (kind === 1 && o + 9 <= end) {
+        const id = view.getFloat64(o + 1, true);
+        if (!(Number.isSafeInteger(id) && id >= 0)) fail(`id ${i} is not a non-negative integer`);
+        ids.push(id);
+        o += 9;
+      } else if (kind === 2 && o + 2 <= end && o + 2 + view.getUint8(o + 1) <= end && view.getUint8(o + 1) > 0) {
+        const len = view.getUint8(o + 1);
+        ids.push(Buffer.from(bytes.buffer, bytes.byteOffset + o + 2, len).toString('utf8'));
+        o += 2 + len;
+      } else fail(`id ${i}`);
+    }
+    if (o !== end) fail(`${end - o} bytes after the id list`);
+    applied = AppliedIds.from(window, floor, ids);
+  }
+  return new UserCache(header.fingerprint, layout, anchor, eventCount, lastEventTime, groups, applied);
 }

@@ -3,21 +3,12 @@ import { cachedAttention } from './cached-attention.js';
 import { exactAttention } from './exact-attention.js';
 import type { CacheLayout } from './layout.js';
 import { buildFromEncoded } from './user-cache.js';
-import type { CacheKernel } from './user-cache.js';
+import { hostExpKernel } from './test-utils.js';
 
 // κ(Δ) = 0.7·e^{−Δ/3600} + 0.3·e^{−Δ/(30·86400)} in factored form.
 const RATES = [1 / 3600, 1 / (30 * 86400)];
 const BETAS = [0.7, 0.3];
-const kernel: CacheKernel = {
-  rank: 2,
-  queryFactors: (tq, t0) => Float64Array.from(RATES, (r, k) => BETAS[k]! * Math.exp(-r * (tq - t0))),
-  historyFactorsBatch: (times, t0) => {
-    const out = new Float64Array(times.length * 2);
-    times.forEach((t, i) => RATES.forEach((r, k) => (out[i * 2 + k] = Math.exp(-r * (t0 - t)))));
-    return out;
-  },
-  reanchorScale: (t0, t1) => Float64Array.from(RATES, (r) => Math.exp(-r * (t1 - t0))),
-};
+const kernel = hostExpKernel(RATES, BETAS);
 const kappa = (dt: number) => RATES.reduce((s, r, k) => s + BETAS[k]! * Math.exp(-r * dt), 0);
 
 describe('exactAttention', () => {

@@ -1,11 +1,10 @@
 import { open } from 'lmdb';
 import type { RootDatabase } from 'lmdb';
-import { readCacheHeader } from './codec.js';
 import type { CachePrecision } from './codec.js';
-import { appendUpdater, checkPrecision, checkUser, decodeStored, encodeForStore } from './cache-store.js';
-import type { AppendTarget, CacheStore, CacheStoreOptions, CacheUpdater, ScanEntry } from './cache-store.js';
+import { appendThroughUpdate, checkPrecision, checkScanOptions, checkStoreOptions, checkUser, decodeStored, encodeForStore, scanHeader } from './cache-store.js';
+import type { AppendTarget, CacheStore, CacheStoreOptions, CacheUpdater, ScanEntry, ScanOptions } from './cache-store.js';
 import { VqlCacheStoreError } from './errors.js';
-import type { AppendOptions, EncodedEvents, UserCache } from './user-cache.js';
+import type { AppendOptions, AppendResult, EncodedEvents, UserCache } from './user-cache.js';
 
 export interface LmdbCacheStoreOptions extends CacheStoreOptions {
   /** Directory of the LMDB environment (created when missing). */
@@ -32,6 +31,7 @@ export class LmdbCacheStore implements CacheStore {
     if (options == null || typeof options.path !== 'string' || options.path.length === 0) {
       throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.path (a directory) is required.`);
     }
+    checkStoreOptions(where, options, ['path', 'mapSize']);
     this.precision = checkPrecision(where, options.precision);
     this.path = options.path;
     try {
@@ -79,8 +79,9 @@ export class LmdbCacheStore implements CacheStore {
     });
   }
 
-  async append(user: string, events: EncodedEvents, target: AppendTarget, options?: AppendOptions): Promise<UserCache> {
-    return (await this.update(user, appendUpdater('LmdbCacheStore.append', events, target, options)))!;
+  async append(user: string, events: EncodedEvents, target: AppendTarget, options?: AppendOptions): Promise<AppendResult> {
+    checkUser('LmdbCacheStore.append', user);
+    return appendThroughUpdate('LmdbCacheStore.append', (fn) => this.update(user, fn), events, target, options);
   }
 
   async delete(user: string): Promise<boolean> {
@@ -90,10 +91,12 @@ export class LmdbCacheStore implements CacheStore {
     return db.transactionSync(() => db.get(user) !== undefined && db.removeSync(user));
   }
 
-  async *scan(options: { fingerprint?: string } = {}): AsyncIterable<ScanEntry> {
-    for (const { key, value } of this.live('scan').getRange({})) {
-      const { fingerprint } = readCacheHeader(value, `lmdb store, user ${JSON.stringify(key)}`);
-      if (options.fingerprint === undefined || options.fingerprint === fingerprint) yield { user: key, fingerprint };
+  async *scan(options?: ScanOptions): AsyncIterable<ScanEntry> {
+    const db = this.live('scan');
+    const opts = checkScanOptions('LmdbCacheStore.scan', options);
+    for (const { key, value } of db.getRange({})) {
+      const fingerprint = scanHeader(this.kind, key, value, opts);
+      if (fingerprint !== undefined && (opts.fingerprint === undefined || opts.fingerprint === fingerprint)) yield { user: key, fingerprint };
     }
   }
 

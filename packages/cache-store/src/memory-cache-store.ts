@@ -1,9 +1,8 @@
-import { readCacheHeader } from './codec.js';
 import type { CachePrecision } from './codec.js';
-import { appendUpdater, checkPrecision, checkUser, decodeStored, encodeForStore } from './cache-store.js';
-import type { AppendTarget, CacheStore, CacheStoreOptions, CacheUpdater, ScanEntry } from './cache-store.js';
+import { appendThroughUpdate, checkPrecision, checkScanOptions, checkStoreOptions, checkUser, decodeStored, encodeForStore, scanHeader } from './cache-store.js';
+import type { AppendTarget, CacheStore, CacheStoreOptions, CacheUpdater, ScanEntry, ScanOptions } from './cache-store.js';
 import { VqlCacheStoreError } from './errors.js';
-import type { AppendOptions, EncodedEvents, UserCache } from './user-cache.js';
+import type { AppendOptions, AppendResult, EncodedEvents, UserCache } from './user-cache.js';
 
 /**
  * In-process store (the default): encoded blobs in a Map, so reads are checksummed copies and
@@ -17,6 +16,7 @@ export class MemoryCacheStore implements CacheStore {
   private closed = false;
 
   constructor(options: CacheStoreOptions = {}) {
+    checkStoreOptions('new MemoryCacheStore', options, []);
     this.precision = checkPrecision('new MemoryCacheStore', options.precision);
   }
 
@@ -55,8 +55,9 @@ export class MemoryCacheStore implements CacheStore {
     return next;
   }
 
-  async append(user: string, events: EncodedEvents, target: AppendTarget, options?: AppendOptions): Promise<UserCache> {
-    return (await this.update(user, appendUpdater('MemoryCacheStore.append', events, target, options)))!;
+  async append(user: string, events: EncodedEvents, target: AppendTarget, options?: AppendOptions): Promise<AppendResult> {
+    checkUser('MemoryCacheStore.append', user);
+    return appendThroughUpdate('MemoryCacheStore.append', (fn) => this.update(user, fn), events, target, options);
   }
 
   async delete(user: string): Promise<boolean> {
@@ -64,11 +65,12 @@ export class MemoryCacheStore implements CacheStore {
     return this.blobs.delete(checkUser('MemoryCacheStore.delete', user));
   }
 
-  async *scan(options: { fingerprint?: string } = {}): AsyncIterable<ScanEntry> {
+  async *scan(options?: ScanOptions): AsyncIterable<ScanEntry> {
     this.open('scan');
+    const opts = checkScanOptions('MemoryCacheStore.scan', options);
     for (const [user, blob] of [...this.blobs]) {
-      const { fingerprint } = readCacheHeader(blob, `memory store, user ${JSON.stringify(user)}`);
-      if (options.fingerprint === undefined || options.fingerprint === fingerprint) yield { user, fingerprint };
+      const fingerprint = scanHeader(this.kind, user, blob, opts);
+      if (fingerprint !== undefined && (opts.fingerprint === undefined || opts.fingerprint === fingerprint)) yield { user, fingerprint };
     }
   }
 

@@ -1,9 +1,12 @@
 import { Redis } from 'ioredis';
 import { RedisCacheStore } from './redis-cache-store.js';
-import { TestRedisServer } from './redis-test-utils.js';
+import { TestRedisServer, redisServerBinary } from './redis-test-utils.js';
 import { describeStoreContract } from './store-contract-test-utils.js';
 import { KERNEL, LAYOUT, randomEvents } from './test-utils.js';
 import { buildFromEncoded } from './user-cache.js';
+
+// At load time: without redis-server (and no way to install it) this file fails once, in one line.
+redisServerBinary();
 
 let server: TestRedisServer;
 let prefixes = 0;

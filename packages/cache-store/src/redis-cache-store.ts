@@ -1,14 +1,13 @@
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { readCacheHeader } from './codec.js';
 import type { CachePrecision } from './codec.js';
-import { appendUpdater, checkPrecision, checkUser, decodeStored, encodeForStore } from './cache-store.js';
-import type { AppendTarget, CacheStore, CacheStoreOptions, CacheUpdater, ScanEntry } from './cache-store.js';
+import { appendThroughUpdate, checkPrecision, checkScanOptions, checkStoreOptions, checkUser, decodeStored, encodeForStore, scanHeader } from './cache-store.js';
+import type { AppendTarget, CacheStore, CacheStoreOptions, CacheUpdater, ScanEntry, ScanOptions } from './cache-store.js';
 import { VqlCacheStoreError } from './errors.js';
-import type { AppendOptions, EncodedEvents, UserCache } from './user-cache.js';
+import type { AppendOptions, AppendResult, EncodedEvents, UserCache } from './user-cache.js';
 
 export interface RedisCacheStoreOptions extends CacheStoreOptions {
-  /** `redis://[:password@]host:port[/db]`. Default `redis://127.0.0.1:6379`. */
+  /** `redis[s]://[[user]:password@]host[:port][/db]`; the database index is honoured. Default `redis://127.0.0.1:6379`. */
   url?: string;
   /** Prefix of every key this store touches. Default `'vql:cache:'`. */
   keyPrefix?: string;
@@ -55,6 +54,46 @@ interface ScriptedRedis extends Redis {
 
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|Stream isn't writeable|Command timed out|connect|max retries/i;
 
+interface RedisTarget {
+  host: string;
+  port: number;
+  db: number;
+  username: string | undefined;
+  password: string | undefined;
+  tls: boolean;
+  safeUrl: string;
+}
+
+/** `redis[s]://[[user]:password@]host[:port][/db]`, checked here so that no part is silently dropped. */
+export function parseRedisUrl(where: string, url: unknown): RedisTarget {
+  const bad = (why: string): never => {
+    throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.url ${why}; expected redis[s]://[[user]:password@]host[:port][/db].`);
+  };
+  if (typeof url !== 'string') return bad(`must be a string, got ${typeof url}`);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return bad(`${JSON.stringify(url)} is not a URL`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') bad(`has protocol ${JSON.stringify(u.protocol)}`);
+  if (u.hostname === '') bad('has no host');
+  if (u.search !== '' || u.hash !== '') bad(`has a query or fragment (${JSON.stringify(u.search + u.hash)}), which this store does not read`);
+  const path = u.pathname === '/' ? '' : u.pathname.slice(1);
+  if (path !== '' && !/^\d{1,9}$/.test(path)) bad(`has database index ${JSON.stringify(decodeURIComponent(path))} in its path, which is not a non-negative integer`);
+  const safe = new URL(url);
+  if (safe.password !== '') safe.password = '***';
+  return {
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: u.port === '' ? 6379 : Number(u.port),
+    db: path === '' ? 0 : Number(path),
+    username: u.username === '' ? undefined : decodeURIComponent(u.username),
+    password: u.password === '' ? undefined : decodeURIComponent(u.password),
+    tls: u.protocol === 'rediss:',
+    safeUrl: safe.toString().replace(/\/$/, ''),
+  };
+}
+
 function globEscape(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&');
 }
@@ -69,7 +108,10 @@ function globEscape(s: string): string {
  */
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis';
+  /** The URL without its password. */
   readonly url: string;
+  /** The database index from the URL path (default 0). */
+  readonly db: number;
   private readonly client: ScriptedRedis;
   private readonly prefix: string;
   private readonly precision: CachePrecision;
@@ -77,29 +119,34 @@ export class RedisCacheStore implements CacheStore {
   private lastError: Error | undefined;
   private closed = false;
 
-  private constructor(options: RedisCacheStoreOptions) {
+  private constructor(options: RedisCacheStoreOptions, target: RedisTarget) {
     const where = 'RedisCacheStore.connect';
-    this.url = options.url ?? 'redis://127.0.0.1:6379';
+    this.url = target.safeUrl;
+    this.db = target.db;
     this.prefix = options.keyPrefix ?? 'vql:cache:';
     if (typeof this.prefix !== 'string') throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.keyPrefix must be a string.`);
     this.precision = checkPrecision(where, options.precision);
     this.maxRetries = options.maxUpdateRetries ?? 100;
-    const connectTimeout = options.connectTimeoutMs ?? 2000;
     const redisOptions: RedisOptions = {
+      host: target.host,
+      port: target.port,
+      ...(target.username === undefined ? {} : { username: target.username }),
+      ...(target.password === undefined ? {} : { password: target.password }),
+      ...(target.tls ? { tls: {} } : {}),
+      // Database 0 at connect; `connect` selects the URL's database itself so that a refused index
+      // is an error it can report (ioredis would only emit it and carry on in database 0).
+      db: 0,
       lazyConnect: true,
       // Fail fast instead of queueing commands while Redis is down: callers get STORE_UNAVAILABLE.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      connectTimeout,
+      connectTimeout: options.connectTimeoutMs ?? 2000,
       commandTimeout: options.commandTimeoutMs ?? 5000,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     };
-    try {
-      this.client = new Redis(this.url, redisOptions) as ScriptedRedis;
-    } catch (error) {
-      throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: invalid url ${JSON.stringify(this.url)}: ${(error as Error).message}`, { cause: error });
-    }
-    // Without a listener ioredis prints every reconnect error; keep the last for messages.
+    this.client = new Redis(redisOptions) as ScriptedRedis;
+    // Without a listener ioredis prints every reconnect error (or, for an emitter error with no
+    // listener, crashes the process); keep the last one: it names the cause in our messages.
     this.client.on('error', (error: Error) => {
       this.lastError = error;
     });
@@ -108,24 +155,58 @@ export class RedisCacheStore implements CacheStore {
     this.client.defineCommand('vqlDelete', { numberOfKeys: 2, lua: DELETE_LUA });
   }
 
-  /** Connects (and pings) before resolving; an unreachable server is `STORE_UNAVAILABLE`. */
+  /**
+   * Connects, pings and selects the URL's database before resolving. An unreachable server is
+   * `STORE_UNAVAILABLE` naming the URL and the cause (ECONNREFUSED, ENOTFOUND, ...); a database
+   * index the server refuses, or a malformed URL, is `INVALID_ARGUMENT`.
+   */
   static async connect(options: RedisCacheStoreOptions = {}): Promise<RedisCacheStore> {
-    const store = new RedisCacheStore(options);
+    const where = 'RedisCacheStore.connect';
+    if (options === null || typeof options !== 'object') throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options must be an object.`);
+    checkStoreOptions(where, options, ['url', 'keyPrefix', 'connectTimeoutMs', 'commandTimeoutMs', 'maxUpdateRetries']);
+    const store = new RedisCacheStore(options, parseRedisUrl(where, options.url ?? 'redis://127.0.0.1:6379'));
     const timeout = options.connectTimeoutMs ?? 2000;
+    const attempt = (async () => {
+      await store.client.connect();
+      await store.client.ping();
+      if (store.db !== 0) {
+        try {
+          await store.client.select(store.db);
+        } catch (error) {
+          throw new VqlCacheStoreError(
+            'INVALID_ARGUMENT',
+            `${where}: ${store.url} selects database ${store.db}, which the server refuses (${(error as Error).message}; its \`databases\` setting bounds the index).`,
+            { cause: error },
+          );
+        }
+      }
+    })();
+    attempt.catch(() => {}); // may settle after the timeout below: already reported, never unhandled
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        store.client.connect().then(() => store.client.ping()),
-        new Promise((_, reject) => setTimeout(() => reject(new Error(`no connection within ${timeout} ms`)), timeout).unref()),
+        attempt,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no connection within ${timeout} ms`)), timeout);
+        }),
       ]);
     } catch (error) {
+      store.closed = true;
       store.client.disconnect();
-      throw new VqlCacheStoreError(
-        'STORE_UNAVAILABLE',
-        `RedisCacheStore.connect: Redis at ${store.url} is unavailable: ${(error as Error).message}`,
-        { cause: error },
-      );
+      if (error instanceof VqlCacheStoreError) throw error;
+      throw new VqlCacheStoreError('STORE_UNAVAILABLE', `${where}: Redis at ${store.url} is unavailable: ${store.describe(error as Error)}`, { cause: store.lastError ?? error });
+    } finally {
+      clearTimeout(timer);
     }
     return store;
+  }
+
+  /** The error's message plus the last connection error when that says more (the OS cause). */
+  private describe(error: Error): string {
+    const last = this.lastError;
+    if (last === undefined || last === error || error.message.includes(last.message)) return error.message;
+    const code = (last as NodeJS.ErrnoException).code;
+    return `${error.message} (cause: ${last.message}${code !== undefined && !last.message.includes(code) ? `, ${code}` : ''})`;
   }
 
   private key(kind: 'c' | 'v', user: string): string {
@@ -141,11 +222,7 @@ export class RedisCacheStore implements CacheStore {
       if (error instanceof VqlCacheStoreError) throw error;
       const message = (error as Error).message;
       if (this.client.status !== 'ready' || CONNECTION_ERROR.test(message)) {
-        throw new VqlCacheStoreError(
-          'STORE_UNAVAILABLE',
-          `RedisCacheStore.${where}: Redis at ${this.url} is unavailable (${message}${this.lastError !== undefined && this.lastError.message !== message ? `; last connection error: ${this.lastError.message}` : ''}).`,
-          { cause: error },
-        );
+        throw new VqlCacheStoreError('STORE_UNAVAILABLE', `RedisCacheStore.${where}: Redis at ${this.url} is unavailable (${this.describe(error as Error)}).`, { cause: error });
       }
       throw new VqlCacheStoreError('REDIS_ERROR', `RedisCacheStore.${where}: ${message}`, { cause: error });
     }
@@ -192,8 +269,9 @@ export class RedisCacheStore implements CacheStore {
     throw new VqlCacheStoreError('UPDATE_CONFLICT', `RedisCacheStore.update: user ${JSON.stringify(user)} changed under us ${this.maxRetries + 1} times in a row; giving up.`);
   }
 
-  async append(user: string, events: EncodedEvents, target: AppendTarget, options?: AppendOptions): Promise<UserCache> {
-    return (await this.update(user, appendUpdater('RedisCacheStore.append', events, target, options)))!;
+  async append(user: string, events: EncodedEvents, target: AppendTarget, options?: AppendOptions): Promise<AppendResult> {
+    checkUser('RedisCacheStore.append', user);
+    return appendThroughUpdate('RedisCacheStore.append', (fn) => this.update(user, fn), events, target, options);
   }
 
   async delete(user: string): Promise<boolean> {
@@ -202,10 +280,11 @@ export class RedisCacheStore implements CacheStore {
     return n === 1;
   }
 
-  async *scan(options: { fingerprint?: string } = {}): AsyncIterable<ScanEntry> {
+  async *scan(options?: ScanOptions): AsyncIterable<ScanEntry> {
+    const opts = checkScanOptions('RedisCacheStore.scan', options);
     let cursor = '0';
-    if (options.fingerprint !== undefined) {
-      const fingerprint = options.fingerprint;
+    if (opts.fingerprint !== undefined) {
+      const fingerprint = opts.fingerprint;
       do {
         const [next, users] = await this.call('scan', () => this.client.sscan(`${this.prefix}idx:${fingerprint}`, cursor, 'COUNT', 500));
         cursor = next;
@@ -222,7 +301,8 @@ export class RedisCacheStore implements CacheStore {
         // 300 bytes cover magic, version and the longest (255-byte) fingerprint.
         const start = await this.call('scan', () => this.client.getrangeBuffer(key, 0, 299));
         if (start.length === 0) continue; // deleted since SCAN listed it
-        yield { user, fingerprint: readCacheHeader(start, `redis store, user ${JSON.stringify(user)}`).fingerprint };
+        const fingerprint = scanHeader(this.kind, user, start, opts);
+        if (fingerprint !== undefined) yield { user, fingerprint };
       }
     } while (cursor !== '0');
   }

@@ -1,18 +1,48 @@
 // Test-only: a private redis-server per test file (free loopback port, temp dir, AOF with
 // fsync on every write), so tests never depend on a system service.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export function redisServerBinary(): string {
+function which(cmd: string): string | undefined {
   try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
   } catch {
-    throw new Error('redis-server is not installed: `apt-get install -y redis-server` (.ci/run does this) to run the Redis store tests.');
+    return undefined;
   }
+}
+
+const INSTALL_HINT = 'install redis-server (Debian/Ubuntu: `sudo apt-get install -y redis-server`; macOS: `brew install redis`) to run the Redis store tests';
+
+/**
+ * The redis-server binary. When it is missing, installs it where the set-up can (as root through
+ * `apt-get update && apt-get install -y redis-server`, as a fresh CI machine needs), otherwise
+ * fails fast with one line saying what to install. Synchronous: called while the test file
+ * loads, so a missing server fails that file once, before any test runs.
+ */
+export function ensureRedisServer(): string {
+  const found = which('redis-server');
+  if (found !== undefined) return found;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!root || which('apt-get') === undefined) {
+    throw new Error(`redis-server is not installed and this set-up cannot install it (${root ? 'no apt-get' : 'not root'}): ${INSTALL_HINT}.`);
+  }
+  // Waits for the dpkg lock rather than failing when another apt run holds it.
+  const script = 'apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=300 redis-server';
+  const run = spawnSync('sh', ['-c', script], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8', timeout: 600_000 });
+  const installed = which('redis-server');
+  if (installed !== undefined) return installed;
+  const detail = `${run.error?.message ?? ''}${run.stderr ?? ''}`.trim().split('\n').pop() ?? '';
+  throw new Error(`redis-server is not installed and \`${script}\` failed (exit ${run.status}${detail === '' ? '' : `: ${detail}`}): ${INSTALL_HINT}.`);
+}
+
+let binary: string | undefined;
+export function redisServerBinary(): string {
+  binary ??= ensureRedisServer();
+  return binary;
 }
 
 async function freePort(): Promise<number> {

@@ -59,7 +59,8 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       const events = randomEvents(LAYOUT, 400, 4);
       await store.append('u2', sliceEvents(LAYOUT, events, 0, 150), TARGET);
       const after = await store.append('u2', sliceEvents(LAYOUT, events, 150, 400), TARGET);
-      expect(after.eventCount).toBe(400);
+      expect(after.cache.eventCount).toBe(400);
+      expect(after.applied).toBe(250);
       const stored = (await store.get('u2'))!;
       const whole = buildFromEncoded(FP_A, LAYOUT, events, KERNEL);
       const tq = whole.anchor + 100;

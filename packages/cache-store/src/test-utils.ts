@@ -11,6 +11,11 @@ export function hostExpKernel(rates: number[], betas: number[]): CacheKernel & {
   return {
     rank: rates.length,
     queryFactors: (tq, t0) => Float64Array.from(rates, (l, r) => betas[r]! * Math.exp(-l * (tq - t0))),
+    scaledQueryFactors: (tq, t0) => {
+      const logs = rates.map((l, r) => Math.log(betas[r]!) - l * (tq - t0));
+      const logScale = Math.max(...logs);
+      return { factors: Float64Array.from(logs, (x) => Math.exp(x - logScale)), logScale };
+    },
     historyFactorsBatch: (times, t0) => {
       const out = new Float64Array(times.length * rates.length);
       times.forEach((t, i) => {

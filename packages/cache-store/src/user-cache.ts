@@ -1,9 +1,17 @@
+import { checkKnownKeys } from '@vql/runtime';
 import { VqlCacheStoreError, CacheFingerprintMismatchError } from './errors.js';
+import { AppliedIds, checkEventId, checkIdWindow } from './event-ids.js';
+import type { EventId } from './event-ids.js';
 import { checkLayout, describeLayout, headOffsets, sameLayout, totalHeads } from './layout.js';
 import type { CacheLayout } from './layout.js';
+import { checkTimes, resolveTimeBounds } from './time-bounds.js';
+import type { ResolvedTimeBounds, TimeBounds } from './time-bounds.js';
 
-/** Version of the cache math and binary layout; bumped whenever old blobs would be misread. */
-export const CACHE_FORMAT_VERSION = 1;
+/**
+ * Version of the cache math and binary layout; bumped whenever old blobs would be misread.
+ * 2: applied event ids (duplicate detection). Version-1 blobs are still read (no ids).
+ */
+export const CACHE_FORMAT_VERSION = 2;
 
 /**
  * The part of a `SeparableKernel` (@vql/temporal-kernel) the cache needs:
@@ -12,6 +20,8 @@ export const CACHE_FORMAT_VERSION = 1;
 export interface CacheKernel {
   readonly rank: number;
   queryFactors(tq: number, t0: number): Float64Array; // [F]
+  /** queryFactors = e^{logScale}·factors, max |factor| = 1: what scoring uses, exact for any gap tq − t0. */
+  scaledQueryFactors(tq: number, t0: number): { factors: Float64Array; logScale: number };
   historyFactorsBatch(times: Float64Array, t0: number): Float64Array; // [n*F], requires ti ≤ t0
   reanchorScale(t0: number, t0New: number): Float64Array; // [F]
 }
@@ -29,6 +39,11 @@ export interface EncodedEvents {
   readonly weights: Float64Array | Float32Array | null; // [n]
   /** v_i^h for every head in group-by-group order: `(i*H + h)*d_h + k`. */
   readonly values: Float32Array; // [n*H*d_h]
+  /**
+   * One id per event (see `EventId`), or absent / null: such events are always applied. An event
+   * whose id the cache has already applied is skipped and reported (retries are no-ops).
+   */
+  readonly ids?: readonly EventId[] | null; // [n]
 }
 
 /** Sparse per-group sums: only codes that occur have a slot. */
@@ -113,6 +128,8 @@ export class UserCache {
     /** Time of the newest event; −Infinity when empty. */
     public lastEventTime = Number.NEGATIVE_INFINITY,
     groups?: CacheGroup[],
+    /** Ids of the most recently applied events, for duplicate detection. */
+    readonly ids: AppliedIds = new AppliedIds(),
   ) {
     if (typeof fingerprint !== 'string' || fingerprint.length === 0 || fingerprint.length > 255 || !/^[\x21-\x7e]+$/.test(fingerprint)) {
       throw new VqlCacheStoreError('INVALID_ARGUMENT', `new UserCache: fingerprint must be 1-255 printable ASCII characters, got ${JSON.stringify(fingerprint)}.`);
@@ -133,7 +150,7 @@ export class UserCache {
   }
 
   clone(): UserCache {
-    return new UserCache(this.fingerprint, this.layout, this.anchor, this.eventCount, this.lastEventTime, this.groups.map((g) => g.clone()));
+    return new UserCache(this.fingerprint, this.layout, this.anchor, this.eventCount, this.lastEventTime, this.groups.map((g) => g.clone()), this.ids.clone());
   }
 }
 
@@ -154,7 +171,13 @@ export function checkCacheFor(where: string, cache: UserCache, fingerprint: stri
   }
 }
 
-function checkEncoded(where: string, layout: CacheLayout, events: EncodedEvents): void {
+/** `events.times[i]` plus its id, for messages. */
+function eventLabel(events: EncodedEvents, i: number): string {
+  const id = events.ids?.[i];
+  return `events.times[${i}] (event ${i}${id === undefined ? '' : `, id ${JSON.stringify(id)}`})`;
+}
+
+function checkEncoded(where: string, layout: CacheLayout, events: EncodedEvents, bounds: ResolvedTimeBounds): void {
   if (events == null || typeof events !== 'object') {
     throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: events must be EncodedEvents.`);
   }
@@ -171,10 +194,13 @@ function checkEncoded(where: string, layout: CacheLayout, events: EncodedEvents)
   expect('codes', events.codes, n * G);
   expect('values', events.values, n * width);
   if (events.weights !== null) expect('weights', events.weights, n);
+  if (events.ids != null) {
+    if (!Array.isArray(events.ids)) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: events.ids must be an array of event ids (or null).`);
+    expect('ids', events.ids, n);
+    for (let i = 0; i < n; i++) checkEventId(`${where}: events.ids[${i}]`, events.ids[i]);
+  }
+  checkTimes(where, events.times, bounds, (i) => eventLabel(events, i));
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(events.times[i]!)) {
-      throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: events.times[${i}] = ${events.times[i]} is not finite.`);
-    }
     if (events.weights !== null && !(events.weights[i]! >= 0 && Number.isFinite(events.weights[i]!))) {
       throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: events.weights[${i}] = ${events.weights[i]} must be finite and ≥ 0 (it is e^{b_i}).`);
     }
@@ -211,22 +237,74 @@ export interface AppendOptions {
    * always accepted: the sums do not depend on arrival order.
    */
   futureEvents?: FutureEventPolicy;
+  /** Accepted event times (default: 1990 to 300 s past the server clock). */
+  timeBounds?: TimeBounds;
+  /** Applied ids the cache keeps for duplicate detection (`DEFAULT_ID_WINDOW` = 256 for a new cache; else the cache's own). */
+  idWindow?: number;
+}
+
+const APPEND_KEYS = ['futureEvents', 'timeBounds', 'idWindow'] as const;
+
+/** What an append did: a retried or redelivered event is skipped, never counted twice. */
+export interface AppendResult {
+  /** The cache after the append (the same object for in-place appends). */
+  readonly cache: UserCache;
+  /** Events added to the sums. */
+  readonly applied: number;
+  /** Ids skipped because the cache had already applied them (or they repeat within this batch). */
+  readonly duplicates: EventId[];
+  /** Numeric ids skipped because they are at or below the ids that left the window (`AppliedIds.floor`). */
+  readonly stale: EventId[];
+}
+
+export function checkAppendOptions(where: string, options: AppendOptions | undefined): { bounds: ResolvedTimeBounds; policy: FutureEventPolicy; idWindow: number | undefined } {
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options must be an object.`);
+  }
+  checkKnownKeys(`${where}: options`, options, APPEND_KEYS, (m) => new VqlCacheStoreError('UNKNOWN_OPTION', m));
+  const policy = options?.futureEvents ?? 'reanchor';
+  if (policy !== 'reanchor' && policy !== 'refuse') {
+    throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.futureEvents must be 'reanchor' or 'refuse', got ${JSON.stringify(policy)}.`);
+  }
+  const idWindow = options?.idWindow === undefined ? undefined : checkIdWindow(`${where}: options.idWindow`, options.idWindow);
+  return { bounds: resolveTimeBounds(where, options?.timeBounds), policy, idWindow };
 }
 
 /**
  * Adds encoded behaviours to `cache` in place: O(F·H_g·d_h) per event and group, independent of
- * the history length. Returns `cache`.
+ * the history length. Events whose id the cache has already applied are skipped and reported.
+ * Every check (times, ids, codes, values) runs before the cache is touched.
  */
-export function appendEncoded(cache: UserCache, events: EncodedEvents, kernel: CacheKernel, options: AppendOptions = {}): UserCache {
+export function appendEncoded(cache: UserCache, events: EncodedEvents, kernel: CacheKernel, options?: AppendOptions): AppendResult {
   const where = 'appendEncoded';
+  const { bounds, policy, idWindow } = checkAppendOptions(where, options);
   checkKernel(where, cache, kernel);
-  checkEncoded(where, cache.layout, events);
+  checkEncoded(where, cache.layout, events, bounds);
   const n = events.count;
-  if (n === 0) return cache;
+  const duplicates: EventId[] = [];
+  const stale: EventId[] = [];
+  // Which events to apply: ids already applied (or repeated within this batch) are skipped.
+  let take: number[] | null = null;
+  if (events.ids != null) {
+    take = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const id = events.ids[i]!;
+      const key = typeof id === 'number' ? `n${id}` : `s${id}`;
+      const status = seen.has(key) ? 'duplicate' : cache.ids.status(id);
+      if (status === 'new') {
+        take.push(i);
+        seen.add(key);
+      } else (status === 'duplicate' ? duplicates : stale).push(id);
+    }
+  }
+  const count = take === null ? n : take.length;
+  if (count === 0) return { cache, applied: 0, duplicates, stale };
+  const at = (j: number): number => (take === null ? j : take[j]!);
   let newest = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) newest = Math.max(newest, events.times[i]!);
+  for (let j = 0; j < count; j++) newest = Math.max(newest, events.times[at(j)]!);
   if (newest > cache.anchor) {
-    if ((options.futureEvents ?? 'reanchor') === 'refuse') {
+    if (policy === 'refuse') {
       throw new VqlCacheStoreError(
         'EVENT_AFTER_ANCHOR',
         `${where}: an event at time ${newest} is after the cache anchor t0 = ${cache.anchor}; reanchor first or pass { futureEvents: 'reanchor' }.`,
@@ -234,17 +312,20 @@ export function appendEncoded(cache: UserCache, events: EncodedEvents, kernel: C
     }
     reanchor(cache, newest, kernel);
   }
+  if (idWindow !== undefined) cache.ids.resize(idWindow);
   const { layout } = cache;
   const G = layout.headsPerGroup.length;
   const F = layout.kernelRank;
   const dh = layout.headDim;
   const H = totalHeads(layout);
   const offsets = headOffsets(layout);
-  const psi = kernel.historyFactorsBatch(events.times, cache.anchor); // [n*F]
+  const times = take === null ? events.times : Float64Array.from(take, (i) => events.times[i]!);
+  const psi = kernel.historyFactorsBatch(times, cache.anchor); // [count*F]
   const wf = new Float64Array(F);
-  for (let i = 0; i < n; i++) {
+  for (let j = 0; j < count; j++) {
+    const i = at(j);
     const w = events.weights === null ? 1 : events.weights[i]!;
-    for (let f = 0; f < F; f++) wf[f] = w * psi[i * F + f]!;
+    for (let f = 0; f < F; f++) wf[f] = w * psi[j * F + f]!;
     for (let g = 0; g < G; g++) {
       const group = cache.groups[g]!;
       const slot = group.slot(events.codes[i * G + g]!);
@@ -263,22 +344,33 @@ export function appendEncoded(cache: UserCache, events: EncodedEvents, kernel: C
       }
     }
     cache.lastEventTime = Math.max(cache.lastEventTime, events.times[i]!);
+    if (events.ids != null) cache.ids.add(events.ids[i]!);
   }
-  cache.eventCount += n;
-  return cache;
+  cache.eventCount += count;
+  return { cache, applied: count, duplicates, stale };
 }
 
-/** Builds a cache from encoded behaviours; t0 defaults to the newest event time (0 when empty). */
-export function buildFromEncoded(
-  fingerprint: string,
-  layout: CacheLayout,
-  events: EncodedEvents,
-  kernel: CacheKernel,
-  options: { anchor?: number } = {},
-): UserCache {
-  const checked = checkLayout('buildFromEncoded', layout);
-  checkEncoded('buildFromEncoded', checked, events);
+export interface BuildOptions {
+  /** t0; default the newest event time (0 when empty). Must be ≥ every event and within the time bounds. */
+  anchor?: number;
+  timeBounds?: TimeBounds;
+  idWindow?: number;
+}
+
+const BUILD_KEYS = ['anchor', 'timeBounds', 'idWindow'] as const;
+
+/**
+ * Builds a cache from encoded behaviours (a repeated id within them is applied once); t0
+ * defaults to the newest event time (0 when empty).
+ */
+export function buildFromEncoded(fingerprint: string, layout: CacheLayout, events: EncodedEvents, kernel: CacheKernel, options: BuildOptions = {}): UserCache {
+  const where = 'buildFromEncoded';
+  checkKnownKeys(`${where}: options`, options, BUILD_KEYS, (m) => new VqlCacheStoreError('UNKNOWN_OPTION', m));
+  const checked = checkLayout(where, layout);
+  const bounds = resolveTimeBounds(where, options.timeBounds);
+  checkEncoded(where, checked, events, bounds);
   let anchor = options.anchor;
+  if (anchor !== undefined) checkTimes(where, [anchor], bounds, () => 'options.anchor');
   if (anchor === undefined) {
     anchor = 0;
     if (events.count > 0) {
@@ -286,8 +378,12 @@ export function buildFromEncoded(
       for (let i = 0; i < events.count; i++) anchor = Math.max(anchor, events.times[i]!);
     }
   }
-  const cache = new UserCache(fingerprint, checked, anchor);
-  return appendEncoded(cache, events, kernel, { futureEvents: 'refuse' });
+  const cache = new UserCache(fingerprint, checked, anchor, 0, Number.NEGATIVE_INFINITY, undefined, new AppliedIds());
+  return appendEncoded(cache, events, kernel, {
+    futureEvents: 'refuse',
+    ...(options.timeBounds === undefined ? {} : { timeBounds: options.timeBounds }),
+    ...(options.idWindow === undefined ? {} : { idWindow: options.idWindow }),
+  }).cache;
 }
 
 /**
@@ -340,7 +436,24 @@ export function mergeCaches(caches: readonly UserCache[], kernel: CacheKernel): 
   caches.forEach((c, i) => checkCacheFor(`${where}: caches[${i}]`, c, first.fingerprint, first.layout));
   let anchor = Number.NEGATIVE_INFINITY;
   for (const c of caches) anchor = Math.max(anchor, c.anchor);
-  const out = new UserCache(first.fingerprint, first.layout, anchor);
+  // Ids of all parts, in part order; an id in two parts means the parts were not disjoint.
+  const window = Math.max(...caches.map((c) => c.ids.window));
+  const seen = new Map<string, number>();
+  const ids: EventId[] = [];
+  caches.forEach((c, i) => {
+    for (const id of c.ids.list()) {
+      const key = typeof id === 'number' ? `n${id}` : `s${id}`;
+      const other = seen.get(key);
+      if (other !== undefined) {
+        throw new VqlCacheStoreError('OVERLAPPING_CACHES', `${where}: event id ${JSON.stringify(id)} was applied to both caches[${other}] and caches[${i}]; merged parts must hold disjoint events.`);
+      }
+      seen.set(key, i);
+      ids.push(id);
+    }
+  });
+  const applied = AppliedIds.from(Math.max(window, ids.length), Math.max(...caches.map((c) => c.ids.floor)), ids);
+  applied.resize(window);
+  const out = new UserCache(first.fingerprint, first.layout, anchor, 0, Number.NEGATIVE_INFINITY, undefined, applied);
   for (const part of caches) {
     const c = part.anchor === anchor ? part : reanchor(part.clone(), anchor, kernel);
     for (let g = 0; g < c.groups.length; g++) {
