@@ -17,6 +17,7 @@ interface RunFlags extends ConfigFlags {
 const program = new Command()
   .name('vql-experiment')
   .description('Reproduces the VQL comparison, ablations, sweeps and latency curves; writes results.json/csv and report.md/html.')
+  .option('--verbose', 'print the stack trace of an error')
   .showHelpAfterError();
 
 program
@@ -30,7 +31,10 @@ program
   .option('--methods <list>', 'comma list of methods to run')
   .option('--datasets <list>', 'comma list of configured datasets to run')
   .option('--backend <name>', 'wasm | cpu')
-  .option('--fresh', 'ignore finished runs in an existing results.json')
+  .option('--fresh', 'start over: an existing results.json is moved aside (results.<config>.json), never overwritten')
+  .option('--events <file>', 'your own event log (.csv/.tsv[.gz], .parquet, .arrow) instead of the configured datasets')
+  .option('--schema <file>', 'the events schema (JSON) of --events; see the @vql/data README')
+  .option('--longctr <dir>', 'a reczoo/LongCTR Parquet folder instead of the configured datasets')
   .action(async (flags: RunFlags) => {
     const config = loadConfig(flags);
     const outDir = checkOutDir(flags.out !== undefined ? resolveUserPath(flags.out) : `${repoRoot()}/out/${config.name}`);
@@ -74,16 +78,12 @@ function printSummary(records: Parameters<typeof aggregate>[0]): void {
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  // Config problems are the user's to fix: one line, exit 2. Anything else: name and message,
-  // with the stack only on request (VQL_DEBUG=1) — never a wall of minified library source.
+  // One line for the user; the stack only on request (--verbose, or VQL_DEBUG=1). Config and
+  // flag problems exit 2, everything else 1. Finished runs are in results.json either way.
   const e = error as Error & { code?: string };
-  if (error instanceof ExperimentConfigError) {
-    console.error(`error: ${e.message}`);
-    process.exitCode = 2;
-  } else {
-    console.error(`error: ${e.name}${e.code ? ` [${e.code}]` : ''}: ${e.message}`);
-    if (process.env['VQL_DEBUG'] === '1') console.error(e.stack);
-    else console.error('(set VQL_DEBUG=1 for the stack trace; finished runs are kept in results.json and resume on the next start)');
-    process.exitCode = 1;
-  }
+  const known = error instanceof ExperimentConfigError || e.name === 'VqlDataError';
+  const hint = known ? '' : ' (finished runs stay in results.json and resume; --verbose for the stack)';
+  console.error(`vql-experiment: ${known ? '' : `${e.name}${e.code ? ` [${e.code}]` : ''}: `}${e.message}${hint}`);
+  if (program.opts<{ verbose?: boolean }>().verbose === true || process.env['VQL_DEBUG'] === '1') console.error(e.stack);
+  process.exitCode = error instanceof ExperimentConfigError ? 2 : 1;
 }

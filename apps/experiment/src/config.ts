@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ExperimentConfigError } from './errors.js';
 
-export const DATASET_NAMES = ['synthetic', 'movielens', 'taobao', 'kuairand'] as const;
+export const DATASET_NAMES = ['synthetic', 'movielens', 'taobao', 'kuairand', 'events', 'longctr'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
 export const METHOD_NAMES = [
@@ -45,6 +45,10 @@ const datasetSchema = z
     /** At most this many validation / test samples (seeded subsample), for quick runs. */
     maxEvalSamples: positiveInt.optional(),
     synthetic: syntheticSchema.optional(),
+    /** `events`: the user's event log and its schema (`pnpm experiment --events FILE --schema FILE`). */
+    events: z.object({ file: z.string().min(1), schema: z.string().min(1) }).strict().optional(),
+    /** `longctr`: a folder in the reczoo/LongCTR Parquet layout (`--longctr DIR`). */
+    longctr: z.object({ dir: z.string().min(1) }).strict().optional(),
   })
   .strict();
 
@@ -128,6 +132,12 @@ export const experimentConfigSchema = z
     cfg.datasets.forEach((d, i) => {
       if (d.name === 'synthetic' && d.synthetic === undefined) {
         ctx.addIssue({ code: 'custom', path: ['datasets', i, 'synthetic'], message: 'is required for the synthetic dataset (numUsers, numItems, numCategories, historyLength)' });
+      }
+      if (d.name === 'events' && d.events === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['datasets', i, 'events'], message: 'is required for the events dataset ({ "file": ..., "schema": ... })' });
+      }
+      if (d.name === 'longctr' && d.longctr === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['datasets', i, 'longctr'], message: 'is required for the longctr dataset ({ "dir": ... })' });
       }
     });
     const names = cfg.datasets.map((d) => d.name);

@@ -2,6 +2,7 @@ import { buildCtrSamples, datasetDir, generateSynthetic, loadDataset } from '@vq
 import type { ContextFeatureSpec, CtrSampleSet, CtrSplits, DatasetSchema } from '@vql/data';
 import { createRng } from '@vql/runtime';
 import type { DatasetConfig, DatasetName, ExperimentConfig } from './config.js';
+import { loadUserDataset, userDatasetAvailable } from './user-datasets.js';
 
 export interface PreparedDataset {
   name: DatasetName;
@@ -20,7 +21,7 @@ export interface PreparedDataset {
 export function availableDatasets(config: ExperimentConfig, dataDir: string): Set<DatasetName> {
   const out = new Set<DatasetName>();
   for (const ds of config.datasets) {
-    if (ds.name === 'synthetic' || datasetDir(ds.name, dataDir) !== null) out.add(ds.name);
+    if (ds.name === 'synthetic' || (ds.name === 'events' || ds.name === 'longctr' ? userDatasetAvailable(ds) : datasetDir(ds.name, dataDir) !== null)) out.add(ds.name);
   }
   return out;
 }
@@ -68,6 +69,8 @@ export async function prepareDataset(ds: DatasetConfig, seed: number, dataDir: s
     schema = generated.schema;
     splits = generated.samples;
     hasOracle = true;
+  } else if (ds.name === 'events' || ds.name === 'longctr') {
+    ({ schema, splits } = await loadUserDataset(ds, seed));
   } else {
     const table = await loadDataset(ds.name, { dataDir });
     schema = table.schema;

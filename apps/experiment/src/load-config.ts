@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { DatasetName, ExperimentConfig, MethodName } from './config.js';
 import { DATASET_NAMES, METHOD_NAMES, mergeConfig, parseExperimentConfig } from './config.js';
 import { ExperimentConfigError } from './errors.js';
+import { resolveUserPath } from './paths.js';
 import { PRESETS, PRESET_NAMES } from './presets.js';
 import type { PresetName } from './presets.js';
 
@@ -13,6 +15,11 @@ export interface ConfigFlags {
   methods?: string;
   datasets?: string;
   backend?: string;
+  /** The user's event log and its schema: replace the configured datasets with it. */
+  events?: string;
+  schema?: string;
+  /** A reczoo/LongCTR Parquet folder: replace the configured datasets with it. */
+  longctr?: string;
 }
 
 function preset(name: string, where: string): ExperimentConfig {
@@ -69,7 +76,7 @@ export function loadConfig(flags: ConfigFlags): ExperimentConfig {
       if (typeof ext !== 'string') throw new ExperimentConfigError('INVALID_CONFIG', `--config ${flags.config}: config.extends must be a preset name.`);
       base = preset(ext, `${flags.config}: config.extends`);
     }
-    base = mergeConfig(base, rest);
+    base = mergeConfig(base, resolveDatasetPaths(rest, flags.config));
     source = `config ${flags.config}`;
   }
   const overrides: Record<string, unknown> = {};
@@ -87,5 +94,49 @@ export function loadConfig(flags: ConfigFlags): ExperimentConfig {
     }
     merged = { ...merged, datasets: configured.filter((d) => (wanted as string[]).includes(d.name)) };
   }
+  merged = withUserData(merged, flags, source);
   return parseExperimentConfig(merged, source);
+}
+
+type DatasetEntry = { name: string; maxLen?: unknown; maxTrainSamples?: unknown; maxEvalSamples?: unknown; events?: { file: string; schema: string }; longctr?: { dir: string } };
+
+/**
+ * `--events FILE --schema FILE` / `--longctr DIR`: the run uses the user's data instead of the
+ * configured datasets, sized like the config's first real dataset (L and sample caps).
+ */
+function withUserData(merged: Record<string, unknown>, flags: ConfigFlags, source: string): Record<string, unknown> {
+  if (flags.schema !== undefined && flags.events === undefined) throw new ExperimentConfigError('INVALID_FLAG', '--schema: give the event log with --events FILE.');
+  if (flags.events === undefined && flags.longctr === undefined) return merged;
+  if (flags.events !== undefined && flags.longctr !== undefined) throw new ExperimentConfigError('INVALID_FLAG', '--events and --longctr: give one of them.');
+  if (flags.events !== undefined && flags.schema === undefined) {
+    throw new ExperimentConfigError('INVALID_FLAG', '--events: the schema file is missing; add --schema FILE (see the @vql/data README, "Bring your own events").');
+  }
+  if (flags.datasets !== undefined) throw new ExperimentConfigError('INVALID_FLAG', '--datasets cannot be combined with --events / --longctr (they replace the datasets).');
+  const configured = (merged['datasets'] as DatasetEntry[] | undefined) ?? [];
+  const like = configured.find((d) => d.name !== 'synthetic') ?? configured[0];
+  if (like === undefined) throw new ExperimentConfigError('INVALID_CONFIG', `${source} has no dataset to size the user's data by.`);
+  const sizing = Object.fromEntries(Object.entries({ maxLen: like.maxLen, maxTrainSamples: like.maxTrainSamples, maxEvalSamples: like.maxEvalSamples }).filter(([, v]) => v !== undefined));
+  const entry: DatasetEntry =
+    flags.events !== undefined
+      ? { name: 'events', ...sizing, events: { file: resolveUserPath(flags.events), schema: resolveUserPath(flags.schema!) } }
+      : { name: 'longctr', ...sizing, longctr: { dir: resolveUserPath(flags.longctr!) } };
+  return { ...merged, datasets: [entry] };
+}
+
+/** Paths of user datasets in a config file are relative to that file. */
+function resolveDatasetPaths(config: Record<string, unknown>, file: string): Record<string, unknown> {
+  const datasets = config['datasets'];
+  if (!Array.isArray(datasets)) return config;
+  const base = dirname(resolveUserPath(file));
+  const abs = (p: unknown): unknown => (typeof p === 'string' && !isAbsolute(p) ? resolve(base, p) : p);
+  return {
+    ...config,
+    datasets: datasets.map((d: unknown) => {
+      if (d === null || typeof d !== 'object') return d;
+      const e = d as DatasetEntry;
+      if (e.events !== undefined && typeof e.events === 'object') return { ...e, events: { ...e.events, file: abs(e.events.file), schema: abs(e.events.schema) } };
+      if (e.longctr !== undefined && typeof e.longctr === 'object') return { ...e, longctr: { ...e.longctr, dir: abs(e.longctr.dir) } };
+      return e;
+    }),
+  };
 }

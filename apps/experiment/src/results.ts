@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { ExperimentConfigError } from './errors.js';
 import type { RunSpec } from './plan.js';
 
 /** One line of results.json: what the issue lists, plus provenance. */
@@ -72,24 +73,104 @@ export function recordFor(spec: RunSpec, values: Partial<RunRecord>): RunRecord 
 interface ResultsFile {
   experiment: string;
   configHash: string;
+  /** The validated config the records came from (files written before it was kept lack it). */
+  config?: unknown;
   records: RunRecord[];
 }
 
+/** Writes `text` to a temp file beside `path`, flushes it, then renames it over `path`. */
+export function writeFileAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** Top-level (and one level down) keys where two configs differ, for the refusal message. */
+function differingKeys(a: unknown, b: unknown): string[] {
+  const obj = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+  const out: string[] = [];
+  const A = obj(a);
+  const B = obj(b);
+  for (const key of new Set([...Object.keys(A), ...Object.keys(B)])) {
+    if (JSON.stringify(A[key]) === JSON.stringify(B[key])) continue;
+    const sub = obj(A[key]);
+    const subB = obj(B[key]);
+    const inner = [...new Set([...Object.keys(sub), ...Object.keys(subB)])].filter((k) => JSON.stringify(sub[k]) !== JSON.stringify(subB[k]));
+    if (inner.length > 0 && inner.length <= 3) out.push(...inner.map((k) => `${key}.${k}`));
+    else out.push(key);
+  }
+  return out;
+}
+
+function describeConfig(name: string, hash: string, config: unknown): string {
+  const seeds = (config as { seeds?: unknown } | undefined)?.seeds;
+  return `"${name}"${Array.isArray(seeds) ? ` seeds ${seeds.join(',')}` : ''} (config ${hash})`;
+}
+
+/** A free name beside `path` for a file moved out of the way: results.<hash>.json, then -2, -3, ... */
+function besidePath(path: string, tag: string): string {
+  const base = path.replace(/\.json$/, '');
+  let candidate = `${base}.${tag}.json`;
+  for (let k = 2; existsSync(candidate); k++) candidate = `${base}.${tag}-${k}.json`;
+  return candidate;
+}
+
 /**
- * results.json, rewritten atomically after every finished run so an interrupted experiment
- * resumes from the runs it finished. A file written for a different config is refused.
+ * results.json, rewritten atomically (temp file + rename) after every finished run so an
+ * interrupted experiment resumes from the runs it finished. Results are never lost: a file of
+ * another config is refused (naming both configs), `fresh` moves an existing file aside
+ * instead of overwriting it, and a corrupt file is named in the error and left as it is.
  */
 export class ResultsStore {
   readonly path: string;
+  /** Where `fresh` moved a previous results.json, if it did. */
+  readonly movedAside: string | null = null;
   private file: ResultsFile;
 
-  constructor(outDir: string, experiment: string, configHash: string, fresh: boolean) {
+  constructor(outDir: string, experiment: string, configHash: string, fresh: boolean, config?: unknown) {
     this.path = join(outDir, 'results.json');
-    this.file = { experiment, configHash, records: [] };
-    if (!fresh && existsSync(this.path)) {
-      const previous = JSON.parse(readFileSync(this.path, 'utf8')) as ResultsFile;
-      if (previous.configHash === configHash) this.file.records = previous.records;
+    this.file = { experiment, configHash, ...(config !== undefined ? { config } : {}), records: [] };
+    if (!existsSync(this.path)) return;
+    if (fresh) {
+      let tag = 'previous';
+      try {
+        tag = (JSON.parse(readFileSync(this.path, 'utf8')) as Partial<ResultsFile>).configHash ?? tag;
+      } catch {
+        tag = 'corrupt';
+      }
+      this.movedAside = besidePath(this.path, String(tag).replace(/[^A-Za-z0-9_-]/g, '') || 'previous');
+      renameSync(this.path, this.movedAside);
+      return;
     }
+    let previous: Partial<ResultsFile>;
+    try {
+      previous = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<ResultsFile>;
+      if (previous === null || typeof previous !== 'object' || !Array.isArray(previous.records) || typeof previous.configHash !== 'string') {
+        throw new Error('no "configHash" and "records"');
+      }
+    } catch (error) {
+      throw new ExperimentConfigError(
+        'RESULTS_CORRUPT',
+        `${this.path} is not a readable results file (${(error as Error).message}); it was left as it is. ` +
+          'Move it away (or run with --fresh, which keeps it beside as results.corrupt.json), or use --out <dir> for a new results file.',
+      );
+    }
+    if (previous.configHash !== configHash) {
+      const diff = previous.config !== undefined && config !== undefined ? differingKeys(previous.config, config) : [];
+      throw new ExperimentConfigError(
+        'RESULTS_OTHER_CONFIG',
+        `${this.path} holds ${previous.records.length} runs of ${describeConfig(previous.experiment ?? '?', previous.configHash, previous.config)}, ` +
+          `not of this run's ${describeConfig(experiment, configHash, config)}${diff.length > 0 ? `; they differ in ${diff.join(', ')}` : ''}. ` +
+          `Nothing was written. Use --out <dir> for a new results file, or --fresh to start over here (the old file is kept beside it as results.${previous.configHash}.json).`,
+      );
+    }
+    this.file.records = previous.records;
   }
 
   get records(): readonly RunRecord[] {
@@ -103,9 +184,7 @@ export class ResultsStore {
   add(record: RunRecord): void {
     this.file.records = this.file.records.filter((r) => r.runId !== record.runId);
     this.file.records.push(record);
-    const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.file, null, 2));
-    renameSync(tmp, this.path);
+    writeFileAtomic(this.path, JSON.stringify(this.file, null, 2));
   }
 }
 

@@ -77,7 +77,8 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
   if (runs.length === 0) {
     throw new ExperimentConfigError('NOTHING_TO_RUN', 'The experiment has no runs: no configured dataset was found, or every study is off.');
   }
-  const store = new ResultsStore(outDir, config.name, configHash(config), options.fresh === true);
+  const store = new ResultsStore(outDir, config.name, configHash(config), options.fresh === true, config);
+  if (store.movedAside !== null) log(`--fresh: the previous ${store.path} was moved to ${store.movedAside}`);
   const todo = runs.filter((r) => !store.has(r.id));
   const resumed = runs.length - todo.length;
   if (resumed > 0) log(`resuming: ${resumed} of ${runs.length} runs already in ${store.path}`);
