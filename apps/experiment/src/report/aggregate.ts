@@ -1,3 +1,4 @@
+import { meanStd } from '@vql/metrics';
 import type { RunRecord } from '../results.js';
 
 export type MetricKey = 'auc' | 'gauc' | 'logloss' | 'latencyP50Ms' | 'latencyP99Ms' | 'latencyP50Ms100' | 'latencyP99Ms100' | 'cacheBytesPerUser' | 'samplesPerSecond' | 'trainSeconds';
@@ -18,6 +19,13 @@ export interface AggregateRow {
   K: number;
   G: number;
   metrics: Partial<Record<MetricKey, Stat>>;
+  /** 'not-run-cost' when no seed ran because of cost (then `notes` says what it would cost). */
+  status: 'ok' | 'not-run-cost';
+  historyPolicy?: 'newest-L' | 'whole-history';
+  /** Distinct `note`s of the runs. */
+  notes: string[];
+  /** The merged records, one per seed. */
+  runs: RunRecord[];
 }
 
 const KEYS: MetricKey[] = ['auc', 'gauc', 'logloss', 'latencyP50Ms', 'latencyP99Ms', 'latencyP50Ms100', 'latencyP99Ms100', 'cacheBytesPerUser', 'samplesPerSecond', 'trainSeconds'];
@@ -36,12 +44,23 @@ export function aggregate(records: readonly RunRecord[]): AggregateRow[] {
     const metrics: AggregateRow['metrics'] = {};
     for (const key of KEYS) {
       const values = list.map((r) => r[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-      if (values.length === 0) continue;
-      const mean = values.reduce((a, b) => a + b, 0) / values.length;
-      const std = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : 0;
-      metrics[key] = { mean, std, n: values.length };
+      if (values.length > 0) metrics[key] = meanStd(values);
     }
-    rows.push({ studies: [...new Set(list.flatMap((r) => r.studies))], method: r0.method, variant: r0.variant, dataset: r0.dataset, L: r0.L, K: r0.K, G: r0.G, metrics });
+    const policy = list.find((r) => r.historyPolicy !== undefined)?.historyPolicy;
+    rows.push({
+      studies: [...new Set(list.flatMap((r) => r.studies))],
+      method: r0.method,
+      variant: r0.variant,
+      dataset: r0.dataset,
+      L: r0.L,
+      K: r0.K,
+      G: r0.G,
+      metrics,
+      status: list.every((r) => r.status === 'not-run-cost') ? 'not-run-cost' : 'ok',
+      ...(policy !== undefined ? { historyPolicy: policy } : {}),
+      notes: [...new Set(list.map((r) => r.note).filter((n): n is string => n !== undefined && n !== ''))],
+      runs: list,
+    });
   }
   return rows;
 }
@@ -55,4 +74,43 @@ export function formatStat(stat: Stat | undefined, digits: number): string {
 /** Whether an aggregated row belongs to a study's table. */
 export function inStudy(row: AggregateRow, study: string): boolean {
   return row.studies.includes(study);
+}
+
+export function humanLength(n: number): string {
+  return n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n);
+}
+
+/** The generator's true model on the newest L behaviours only. */
+export function isOracleAtL(row: { method: string; variant: string }): boolean {
+  return row.method === 'oracle' && row.variant === 'at-L';
+}
+
+/** The true model on the whole history ('default' is the oracle of results written before oracle@L). */
+export function isFullOracle(row: { method: string; variant: string }): boolean {
+  return row.method === 'oracle' && row.variant !== 'at-L';
+}
+
+/** Neural sequence models: everything but the oracle and the logistic floor. */
+export function isNeural(row: { method: string }): boolean {
+  return row.method !== 'oracle' && row.method !== 'floor';
+}
+
+/** The name a row goes by in tables and charts. */
+export function rowLabel(row: { method: string; variant: string; L: number }): string {
+  if (isOracleAtL(row)) return `oracle@${humanLength(row.L)}`;
+  if (isFullOracle(row)) return 'oracle (full history)';
+  if (row.method === 'floor') return 'floor (logistic)';
+  return row.variant === 'default' ? row.method : `${row.method} / ${row.variant}`;
+}
+
+/** VQL first, then the neural baselines, the floor, oracle@L and the full-history oracle. */
+export function rowOrder(row: { method: string; variant: string }): number {
+  if (row.method === 'vql') return row.variant === 'default' ? 0 : 1;
+  if (isNeural(row)) return 2;
+  if (row.method === 'floor') return 3;
+  return isOracleAtL(row) ? 4 : 5;
+}
+
+export function sortRows<T extends { method: string; variant: string }>(rows: T[]): T[] {
+  return rows.map((r, i) => ({ r, i })).sort((a, b) => rowOrder(a.r) - rowOrder(b.r) || a.i - b.i).map((x) => x.r);
 }

@@ -1,10 +1,11 @@
 import type { Chart } from './charts.js';
+import { CHARTS_MARKER } from './markdown.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Minimal markdown-table → HTML for the report (headings, paragraphs, pipe tables, bold). */
+/** Minimal markdown → HTML for the report (headings, paragraphs, lists, pipe tables, bold, code). */
 export function markdownToHtml(md: string): string {
   const out: string[] = [];
   const lines = md.split('\n');
@@ -25,13 +26,22 @@ export function markdownToHtml(md: string): string {
     } else if (line.startsWith('### ')) out.push(`<h3>${inline(line.slice(4))}</h3>`);
     else if (line.startsWith('## ')) out.push(`<h2>${inline(line.slice(3))}</h2>`);
     else if (line.startsWith('# ')) out.push(`<h1>${inline(line.slice(2))}</h1>`);
+    else if (line.startsWith('- ')) {
+      out.push('<ul>');
+      while (i < lines.length && lines[i]!.startsWith('- ')) out.push(`<li>${inline(lines[i++]!.slice(2))}</li>`);
+      i--;
+      out.push('</ul>');
+    } else if (line === CHARTS_MARKER) out.push(CHARTS_MARKER);
     else if (line.trim() !== '') out.push(`<p>${inline(line)}</p>`);
   }
   return out.join('\n');
 }
 
+/** The report as one HTML page: the markdown's title and headline, then the charts, then the tables. */
 export function renderHtml(markdown: string, charts: Chart[]): string {
   const figures = charts.map((c) => `<figure><figcaption>${escapeHtml(c.title)}</figcaption>${c.svg}</figure>`).join('\n');
+  const chartSection = `<h2>Charts</h2>\n${figures || '<p>No chart: the runs so far have no sweep or latency study.</p>'}`;
+  const body = markdownToHtml(markdown);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vql experiment report</title>
 <style>
@@ -39,12 +49,11 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100
 table { border-collapse: collapse; margin: .5rem 0 1.5rem; }
 th, td { border: 1px solid #ccc; padding: .25rem .6rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+ul { margin: .3rem 0 1rem; }
 figure { display: inline-block; margin: 1rem 1.5rem 1rem 0; vertical-align: top; }
 figcaption { font-weight: 600; margin-bottom: .3rem; }
 </style></head><body>
-<h2>Charts</h2>
-${figures || '<p>No chart: the runs so far have no sweep or latency study.</p>'}
-${markdownToHtml(markdown)}
+${body.includes(CHARTS_MARKER) ? body.replace(CHARTS_MARKER, () => chartSection) : `${body}\n${chartSection}`}
 </body></html>
 `;
 }
