@@ -14,7 +14,7 @@ describe('generateSynthetic', () => {
 
   it('returns time-sorted users, samples whose history precedes them, and the oracle probability', () => {
     const { table, samples, oracle, schema } = generateSynthetic(tinySyntheticConfig);
-    expect(schema.context.map((c) => `${c.name}:${c.scope}`)).toEqual(['category:item', 'behavior:event']);
+    expect(schema.context.map((c) => `${c.name}:${c.kind}:${c.scope}`)).toEqual(['category:categorical:item', 'modality:numeric:item', 'behavior:categorical:event']);
     for (let u = 1; u <= schema.numUsers; u++) {
       for (let i = table.userOffsets[u]! + 1; i < table.userOffsets[u + 1]!; i++) expect(table.time[i]!).toBeGreaterThan(table.time[i - 1]!);
     }
@@ -35,7 +35,51 @@ describe('generateSynthetic', () => {
     expect(oracleAuc - last50Auc).toBeGreaterThan(0.04);
   });
 
+  it('has dynamic range: full-history oracle ≥ 0.85, and truncation to the newest 50 / 300 behaviours loses AUC step by step', () => {
+    const { samples, oracle } = generateSynthetic({ ...smallSyntheticConfig, numItems: 4000, impressionsPerUser: 60 });
+    const s = samples.test;
+    const full = auc(s.label, s.trueProb!);
+    const at300 = auc(s.label, oracle.probabilities(s, 300));
+    const at50 = auc(s.label, oracle.probabilities(s, 50));
+    expect(full).toBeGreaterThan(0.85);
+    expect(full - at300).toBeGreaterThan(0.04);
+    expect(at300 - at50).toBeGreaterThan(0.01);
+  });
+
+  it('the truth is topic- and item-level: a same-category, other-topic candidate scores below an interest-topic one', () => {
+    const ds = generateSynthetic({ ...tinySyntheticConfig, numInterests: { min: 1, max: 1 }, noise: 0, impressionsPerUser: 1 });
+    const { table, oracle } = ds;
+    const category = table.itemContext['category'] as Int32Array;
+    const modality = table.itemContext['modality'] as Float32Array;
+    const topicOf = (x: number) => `${category[x]}/${Math.floor(modality[x]! * 4)}`;
+    // User 1 has one interest topic: its items are its history; pick another topic of that category.
+    const lo = table.userOffsets[1]!;
+    const end = table.userOffsets[2]!;
+    const own = table.item[end - 1]!;
+    let other = 0;
+    for (let x = 1; x <= ds.schema.numItems && other === 0; x++) if (category[x] === category[own] && topicOf(x) !== topicOf(own)) other = x;
+    expect(other).toBeGreaterThan(0);
+    const t = table.time[end - 1]! + 60;
+    const logit = (p: number) => Math.log(p / (1 - p));
+    // Topic weight 1 vs category 0.1 plus a weaker item-level similarity: several logits apart.
+    expect(logit(oracle.probability(1, end, own, t))).toBeGreaterThan(logit(oracle.probability(1, end, other, t)) + 3);
+    expect(end - lo).toBeGreaterThan(10);
+  });
+
+  it('modality encodes the topic inside the category (padding row is missing)', () => {
+    const { table, schema } = generateSynthetic(tinySyntheticConfig);
+    const modality = table.itemContext['modality'] as Float32Array;
+    expect(Number.isNaN(modality[0]!)).toBe(true);
+    const spec = schema.context.find((f) => f.name === 'modality')!;
+    expect(spec).toEqual({ name: 'modality', kind: 'numeric', scope: 'item', boundaries: [0.25, 0.5, 0.75] });
+    for (let x = 1; x <= schema.numItems; x++) expect(modality[x]!).toBeGreaterThan(-0.3);
+  });
+
   it('validates the config by field name', () => {
+    expect(() => generateSynthetic({ ...tinySyntheticConfig, topicsPerCategory: 0 })).toThrow(/config\.topicsPerCategory/);
+    expect(() => generateSynthetic({ ...tinySyntheticConfig, confuserProb: 0.7, targetInterestProb: 0.5 })).toThrow(/config\.confuserProb/);
+    expect(() => generateSynthetic({ ...tinySyntheticConfig, behaviorWeights: [1, 2] as unknown as [number, number, number] })).toThrow(/config\.behaviorWeights/);
+    expect(() => generateSynthetic({ ...tinySyntheticConfig, impresionsPerUser: 3 } as never)).toThrow(/config\.impresionsPerUser is not a known field/);
     expect(() => generateSynthetic({ ...tinySyntheticConfig, numUsers: 0 })).toThrow(/config\.numUsers/);
     expect(() => generateSynthetic({ ...tinySyntheticConfig, noise: 2 })).toThrow(/config\.noise/);
     expect(() => generateSynthetic({ ...tinySyntheticConfig, decayWeights: [1] })).toThrow(/decayWeights/);

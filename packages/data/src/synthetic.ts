@@ -7,7 +7,7 @@ import type { CleaningReport, DatasetSchema, EventTable } from './types.js';
 
 const DAY = 86_400;
 
-/** Parameters of the synthetic ultra-long generator (README: "Generative process"). */
+/** Parameters of the synthetic ultra-long generator (README: "Synthetic generative process"). */
 export interface SyntheticConfig {
   seed: number | string;
   numUsers: number;
@@ -15,44 +15,68 @@ export interface SyntheticConfig {
   numCategories: number;
   /** Events per user: log-normal around `median` (spread `sigma`, default 0.6), clipped to [min, max]. */
   historyLength: { min: number; median: number; max: number; sigma?: number };
-  /** Interests per user, uniform in [min, max]; default { min: 3, max: 6 }. */
+  /** Topics (sub-clusters) per category: interests are topics, not whole categories. Default 4. */
+  topicsPerCategory?: number;
+  /** Interests (topics) per user, uniform in [min, max]; default { min: 3, max: 6 }. */
   numInterests?: { min: number; max: number };
   /** Latent dimension of items; default 16. */
   latentDim?: number;
   /** Mean seconds between a user's events; default 1800. */
   meanGapSeconds?: number;
-  /** Mean length of an interest's active / dormant periods; defaults 3 and 15 days. */
+  /** Mean length of an interest's active / dormant periods; defaults 4 and 40 days. */
   activeSeconds?: number;
   dormantSeconds?: number;
-  /** Half-lives of the decay components of the true click logit; default [6 h, 7 d, 365 d]. */
+  /** Half-lives of the decay components of the true click logit; default [1 d, 30 d, 365 d]. */
   decayHalfLivesSeconds?: number[];
-  /** Weight of each decay component; default [2, 2, 6]. */
+  /** Weight of each decay component; default [4, 4, 7]. */
   decayWeights?: number[];
+  /**
+   * How a past behaviour matches a candidate, summed: same category, same topic, and the dot
+   * product of the two items' unit latent vectors (item-level). Default { category: 0.05, topic: 1, item: 0.6 }.
+   */
+  matchWeights?: { category: number; topic: number; item: number };
+  /** Weight of each behaviour type (view, like, share) in the decayed sums; default [1, 2.5, 5]. */
+  behaviorWeights?: [number, number, number];
   /** Probability that a behaviour is random exploration instead of an interest; default 0.15. */
   noise?: number;
   /** Candidate impressions (samples) per user; default 10. */
   impressionsPerUser?: number;
-  /** Probability that a candidate comes from one of the user's interests (else random); default 0.5. */
+  /** Probability that a candidate comes from one of the user's interests (active or dormant); default 0.4. */
   targetInterestProb?: number;
-  /** Logit intercept; default -1. */
+  /** Probability that a candidate is from an interest's category but another topic; default 0.4. */
+  confuserProb?: number;
+  /** Logit intercept; default -2.5. */
   bias?: number;
   /** Std of the per-item logit bias; default 0.3. */
   itemBiasStd?: number;
+  /** Std of the noise on the item `modality` feature around its topic's coordinate; default 0.04. */
+  modalityNoise?: number;
   /** Time of the earliest possible event, epoch seconds; default 1.6e9. */
   startTime?: number;
   split?: readonly [number, number, number];
 }
 
-export type ResolvedSyntheticConfig = Required<Omit<SyntheticConfig, 'historyLength' | 'numInterests'>> & {
+export type ResolvedSyntheticConfig = Required<Omit<SyntheticConfig, 'historyLength' | 'numInterests' | 'matchWeights' | 'behaviorWeights'>> & {
   historyLength: { min: number; median: number; max: number; sigma: number };
   numInterests: { min: number; max: number };
+  matchWeights: { category: number; topic: number; item: number };
+  behaviorWeights: [number, number, number];
 };
 
-/** Behaviour types of the `behavior` event feature and their weight in the true logit. */
+/** Behaviour types of the `behavior` event feature. */
 export const SYNTHETIC_BEHAVIORS = ['view', 'like', 'share'] as const;
-const BEHAVIOR_WEIGHT = [0, 1, 2, 3];
 const INTEREST_BEHAVIOR_CDF = [0.65, 0.93, 1];
 const EXPLORE_BEHAVIOR_CDF = [0.9, 0.99, 1];
+/** Smoothing of the decayed fractions: a user with little history has weak, not extreme, matches. */
+const FRACTION_PRIOR = 1;
+/** Re-anchor the decayed sums before e^{λ(t − anchor)} grows past e^40 (float64 keeps 1e-17 of that). */
+const MAX_GROWTH_EXPONENT = 40;
+
+const CONFIG_KEYS = new Set<string>([
+  'seed', 'numUsers', 'numItems', 'numCategories', 'historyLength', 'topicsPerCategory', 'numInterests', 'latentDim', 'meanGapSeconds',
+  'activeSeconds', 'dormantSeconds', 'decayHalfLivesSeconds', 'decayWeights', 'matchWeights', 'behaviorWeights', 'noise', 'impressionsPerUser',
+  'targetInterestProb', 'confuserProb', 'bias', 'itemBiasStd', 'modalityNoise', 'startTime', 'split',
+]);
 
 export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSyntheticConfig {
   const bad = (field: string, why: string): never => {
@@ -60,12 +84,17 @@ export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSynthet
   };
   const posInt = (v: number, field: string) => (Number.isInteger(v) && v > 0 ? v : bad(field, `must be a positive integer, got ${v}`));
   const pos = (v: number, field: string) => (Number.isFinite(v) && v > 0 ? v : bad(field, `must be a positive number, got ${v}`));
+  const nonNeg = (v: number, field: string) => (Number.isFinite(v) && v >= 0 ? v : bad(field, `must be a finite number >= 0, got ${v}`));
   const prob = (v: number, field: string) => (Number.isFinite(v) && v >= 0 && v <= 1 ? v : bad(field, `must be in [0, 1], got ${v}`));
   if (config === null || typeof config !== 'object') bad('', 'must be an object');
+  for (const key of Object.keys(config)) if (!CONFIG_KEYS.has(key)) bad(key, 'is not a known field');
   posInt(config.numUsers, 'numUsers');
   posInt(config.numCategories, 'numCategories');
   posInt(config.numItems, 'numItems');
-  if (config.numItems < config.numCategories) bad('numItems', `must be >= numCategories (${config.numCategories}), got ${config.numItems}`);
+  const topics = posInt(config.topicsPerCategory ?? 4, 'topicsPerCategory');
+  if (config.numItems < config.numCategories * topics) {
+    bad('numItems', `must be >= numCategories × topicsPerCategory (${config.numCategories * topics}), got ${config.numItems}`);
+  }
   const h = config.historyLength;
   if (h === undefined) bad('historyLength', 'is required');
   posInt(h.min, 'historyLength.min');
@@ -76,39 +105,50 @@ export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSynthet
   posInt(ni.min, 'numInterests.min');
   posInt(ni.max, 'numInterests.max');
   if (ni.min > ni.max || ni.max > config.numCategories) bad('numInterests', `needs min <= max <= numCategories, got ${ni.min}..${ni.max}`);
-  const halfLives = config.decayHalfLivesSeconds ?? [0.25 * DAY, 7 * DAY, 365 * DAY];
-  const weights = config.decayWeights ?? [2, 2, 6];
+  const halfLives = config.decayHalfLivesSeconds ?? [DAY, 30 * DAY, 365 * DAY];
+  const weights = config.decayWeights ?? [4, 4, 7];
   if (halfLives.length === 0 || halfLives.length !== weights.length) {
     bad('decayWeights', `must have one weight per half-life (${halfLives.length}), got ${weights.length}`);
   }
   halfLives.forEach((v, i) => pos(v, `decayHalfLivesSeconds[${i}]`));
   weights.forEach((v, i) => (Number.isFinite(v) ? v : bad(`decayWeights[${i}]`, `must be finite, got ${v}`)));
+  const mw = config.matchWeights ?? { category: 0.05, topic: 1, item: 0.6 };
+  for (const k of ['category', 'topic', 'item'] as const) nonNeg(mw[k], `matchWeights.${k}`);
+  const bw = config.behaviorWeights ?? [1, 2.5, 5];
+  if (!Array.isArray(bw) || bw.length !== 3) bad('behaviorWeights', `must have one weight per behaviour (${SYNTHETIC_BEHAVIORS.join(', ')}), got ${JSON.stringify(bw)}`);
+  bw.forEach((v, i) => pos(v, `behaviorWeights[${i}]`));
   const split = config.split ?? [0.8, 0.1, 0.1];
   checkSplit(split, 'generateSynthetic');
-  const bias = config.bias ?? -1;
+  const bias = config.bias ?? -2.5;
   if (!Number.isFinite(bias)) bad('bias', `must be finite, got ${bias}`);
   const startTime = config.startTime ?? 1.6e9;
   if (!Number.isFinite(startTime) || startTime < 0) bad('startTime', `must be a non-negative number, got ${startTime}`);
-  const itemBiasStd = config.itemBiasStd ?? 0.3;
-  if (!Number.isFinite(itemBiasStd) || itemBiasStd < 0) bad('itemBiasStd', `must be >= 0, got ${itemBiasStd}`);
+  const targetInterestProb = prob(config.targetInterestProb ?? 0.4, 'targetInterestProb');
+  const confuserProb = prob(config.confuserProb ?? 0.4, 'confuserProb');
+  if (targetInterestProb + confuserProb > 1) bad('confuserProb', `plus targetInterestProb must be <= 1, got ${targetInterestProb + confuserProb}`);
   return {
     seed: config.seed,
     numUsers: config.numUsers,
     numItems: config.numItems,
     numCategories: config.numCategories,
     historyLength: { min: h.min, median: h.median, max: h.max, sigma: h.sigma ?? 0.6 },
+    topicsPerCategory: topics,
     numInterests: { min: ni.min, max: ni.max },
     latentDim: posInt(config.latentDim ?? 16, 'latentDim'),
     meanGapSeconds: pos(config.meanGapSeconds ?? 1800, 'meanGapSeconds'),
-    activeSeconds: pos(config.activeSeconds ?? 3 * DAY, 'activeSeconds'),
-    dormantSeconds: pos(config.dormantSeconds ?? 15 * DAY, 'dormantSeconds'),
+    activeSeconds: pos(config.activeSeconds ?? 4 * DAY, 'activeSeconds'),
+    dormantSeconds: pos(config.dormantSeconds ?? 40 * DAY, 'dormantSeconds'),
     decayHalfLivesSeconds: [...halfLives],
     decayWeights: [...weights],
+    matchWeights: { category: mw.category, topic: mw.topic, item: mw.item },
+    behaviorWeights: [bw[0], bw[1], bw[2]],
     noise: prob(config.noise ?? 0.15, 'noise'),
     impressionsPerUser: posInt(config.impressionsPerUser ?? 10, 'impressionsPerUser'),
-    targetInterestProb: prob(config.targetInterestProb ?? 0.5, 'targetInterestProb'),
+    targetInterestProb,
+    confuserProb,
     bias,
-    itemBiasStd,
+    itemBiasStd: nonNeg(config.itemBiasStd ?? 0.3, 'itemBiasStd'),
+    modalityNoise: nonNeg(config.modalityNoise ?? 0.04, 'modalityNoise'),
     startTime,
     split,
   };
@@ -129,10 +169,21 @@ export interface SyntheticOracle {
 export interface SyntheticDataset {
   table: EventTable;
   schema: DatasetSchema;
-  /** Impressions split 80/10/10 by time per user; each set carries `trueProb`. */
+  /** Impressions split by time per user (`config.split`, default 80/10/10); each set carries `trueProb`. */
   samples: CtrSplits;
   oracle: SyntheticOracle;
   config: ResolvedSyntheticConfig;
+}
+
+/** Items with their category, topic, latent vector, bias, modality feature and popularity. */
+interface Catalogue {
+  category: Int32Array; // [numItems + 1], 1-based category
+  topic: Int32Array; // [numItems + 1], global 0-based topic id (category · T + local topic)
+  vectors: Float32Array; // [(numItems + 1) · d], unit rows
+  bias: Float32Array; // [numItems + 1]
+  modality: Float32Array; // [numItems + 1]
+  /** Draws an item of a global topic, Zipf(0.8) popularity inside the topic. */
+  drawFromTopic(topic: number, u: number): number;
 }
 
 function exponential(rng: Rng, mean: number): number {
@@ -151,266 +202,385 @@ function drawCdf(cdf: Float64Array, lo: number, hi: number, u: number): number {
   return a;
 }
 
+function unitNormal(rng: Rng, d: number): Float64Array {
+  const v = new Float64Array(d);
+  let norm = 0;
+  for (let k = 0; k < d; k++) norm += (v[k] = rng.normal()) ** 2;
+  norm = Math.sqrt(norm);
+  for (let k = 0; k < d; k++) v[k]! /= norm;
+  return v;
+}
+
+/**
+ * Step 1: the catalogue. Each category has T topics; an item's latent vector is its category
+ * centre + its topic offset + item noise (so similarity is graded: same topic > same category >
+ * other); every topic is non-empty. `modality` is a dense item feature that encodes the topic
+ * inside the category (a stand-in for a content embedding): with the category it identifies the
+ * topic of items whose id embedding is untrained.
+ */
+function buildCatalogue(cfg: ResolvedSyntheticConfig, rng: Rng): Catalogue {
+  const { numItems, numCategories: C, latentDim: d, topicsPerCategory: T } = cfg;
+  const centres = Array.from({ length: C }, () => unitNormal(rng, d));
+  const offsets = Array.from({ length: C * T }, () => unitNormal(rng, d));
+  const category = new Int32Array(numItems + 1);
+  const topic = new Int32Array(numItems + 1);
+  const perm = rng.permutation(numItems);
+  for (let k = 0; k < numItems; k++) {
+    const g = k < C * T ? k : rng.int(C * T);
+    topic[perm[k]! + 1] = g;
+    category[perm[k]! + 1] = Math.floor(g / T) + 1;
+  }
+  const vectors = new Float32Array((numItems + 1) * d);
+  const bias = new Float32Array(numItems + 1);
+  const modality = new Float32Array(numItems + 1);
+  // Norms: centre 1, topic offset 1.2, item noise ~0.5 ⇒ cosine ≈ 0.9 within a topic, ≈ 0.37
+  // across topics of a category, ≈ 0 across categories.
+  const itemNoise = 0.5 / Math.sqrt(d);
+  const v = new Float64Array(d);
+  modality[0] = Number.NaN; // padding: the feature's "missing" bucket
+  for (let x = 1; x <= numItems; x++) {
+    const c = category[x]! - 1;
+    const g = topic[x]!;
+    let norm = 0;
+    for (let k = 0; k < d; k++) norm += (v[k] = centres[c]![k]! + 1.2 * offsets[g]![k]! + itemNoise * rng.normal()) ** 2;
+    norm = Math.sqrt(norm);
+    for (let k = 0; k < d; k++) vectors[x * d + k] = v[k]! / norm;
+    bias[x] = cfg.itemBiasStd * rng.normal();
+    modality[x] = ((g % T) + 0.5) / T + cfg.modalityNoise * rng.normal();
+  }
+  // Items grouped by topic with Zipf(0.8) popularity inside the topic.
+  const start = new Int32Array(C * T + 1);
+  for (let x = 1; x <= numItems; x++) start[topic[x]! + 1]!++;
+  for (let g = 1; g <= C * T; g++) start[g]! += start[g - 1]!;
+  const items = new Int32Array(numItems);
+  const fill = start.slice();
+  for (let x = 1; x <= numItems; x++) items[fill[topic[x]!]!++] = x;
+  const cdf = new Float64Array(numItems);
+  for (let g = 0; g < C * T; g++) {
+    let total = 0;
+    for (let k = start[g]!; k < start[g + 1]!; k++) total += 1 / Math.pow(k - start[g]! + 1, 0.8);
+    let acc = 0;
+    for (let k = start[g]!; k < start[g + 1]!; k++) cdf[k] = acc += 1 / Math.pow(k - start[g]! + 1, 0.8) / total;
+    cdf[start[g + 1]! - 1] = 1;
+  }
+  return {
+    category,
+    topic,
+    vectors,
+    bias,
+    modality,
+    drawFromTopic: (g, u) => items[drawCdf(cdf, start[g]!, start[g + 1]!, u)]!,
+  };
+}
+
+/**
+ * The true click model, as running sums: per decay component r, the behaviour-weighted,
+ * time-decayed mass N_r, its share per category and per topic, and its latent-vector sum S_r.
+ * logit(x, t) = bias + b_x + Σ_r α_r · (w_cat·M_r[cat x] + w_topic·M_r[topic x] + w_item·S_r·v_x) / (N_r + 1).
+ * Sums are kept relative to an anchor time (DESIGN §1's cache algebra), re-anchored before
+ * they could overflow, so adding an event costs O(R·d) whatever the catalogue size.
+ */
+class ClickState {
+  private readonly R: number;
+  private readonly N: Float64Array;
+  private readonly byCategory: Float64Array;
+  private readonly byTopic: Float64Array;
+  private readonly S: Float64Array;
+  private anchor = 0;
+
+  constructor(
+    private readonly cfg: ResolvedSyntheticConfig,
+    private readonly lambda: number[],
+    private readonly cat: Catalogue,
+  ) {
+    this.R = lambda.length;
+    this.N = new Float64Array(this.R);
+    this.byCategory = new Float64Array(this.R * (cfg.numCategories + 1));
+    this.byTopic = new Float64Array(this.R * cfg.numCategories * cfg.topicsPerCategory);
+    this.S = new Float64Array(this.R * cfg.latentDim);
+  }
+
+  reset(anchor: number): void {
+    this.N.fill(0);
+    this.byCategory.fill(0);
+    this.byTopic.fill(0);
+    this.S.fill(0);
+    this.anchor = anchor;
+  }
+
+  private reanchor(t: number): void {
+    const C1 = this.cfg.numCategories + 1;
+    const G = this.cfg.numCategories * this.cfg.topicsPerCategory;
+    const d = this.cfg.latentDim;
+    for (let r = 0; r < this.R; r++) {
+      const f = Math.exp(-this.lambda[r]! * (t - this.anchor));
+      this.N[r]! *= f;
+      for (let c = 0; c < C1; c++) this.byCategory[r * C1 + c]! *= f;
+      for (let g = 0; g < G; g++) this.byTopic[r * G + g]! *= f;
+      for (let k = 0; k < d; k++) this.S[r * d + k]! *= f;
+    }
+    this.anchor = t;
+  }
+
+  add(x: number, t: number, weight: number): void {
+    if (this.lambda[0]! * (t - this.anchor) > MAX_GROWTH_EXPONENT) this.reanchor(t);
+    const C1 = this.cfg.numCategories + 1;
+    const G = this.cfg.numCategories * this.cfg.topicsPerCategory;
+    const d = this.cfg.latentDim;
+    const c = this.cat.category[x]!;
+    const g = this.cat.topic[x]!;
+    for (let r = 0; r < this.R; r++) {
+      const w = weight * Math.exp(this.lambda[r]! * (t - this.anchor));
+      this.N[r]! += w;
+      this.byCategory[r * C1 + c]! += w;
+      this.byTopic[r * G + g]! += w;
+      for (let k = 0; k < d; k++) this.S[r * d + k]! += w * this.cat.vectors[x * d + k]!;
+    }
+  }
+
+  logit(x: number, t: number): number {
+    const { matchWeights: m, decayWeights: alpha } = this.cfg;
+    const C1 = this.cfg.numCategories + 1;
+    const G = this.cfg.numCategories * this.cfg.topicsPerCategory;
+    const d = this.cfg.latentDim;
+    const c = this.cat.category[x]!;
+    const g = this.cat.topic[x]!;
+    let z = this.cfg.bias + this.cat.bias[x]!;
+    for (let r = 0; r < this.R; r++) {
+      // Sums are at scale e^{λ(t_i − anchor)}; the true decay is e^{−λ(t − t_i)} = that · e^{−λ(t − anchor)}.
+      const f = Math.exp(-this.lambda[r]! * (t - this.anchor));
+      let dot = 0;
+      for (let k = 0; k < d; k++) dot += this.S[r * d + k]! * this.cat.vectors[x * d + k]!;
+      const match = m.category * this.byCategory[r * C1 + c]! + m.topic * this.byTopic[r * G + g]! + m.item * dot;
+      z += (alpha[r]! * match * f) / (this.N[r]! * f + FRACTION_PRIOR);
+    }
+    return z;
+  }
+}
+
+/** A user's interests: topics with weights, each on an alternating active / dormant clock. */
+class InterestClock {
+  readonly topics: Int32Array;
+  private readonly weight: Float64Array;
+  private readonly active: Uint8Array;
+  private readonly nextSwitch: Float64Array;
+  private count = 0;
+
+  constructor(private readonly cfg: ResolvedSyntheticConfig) {
+    const max = cfg.numInterests.max;
+    this.topics = new Int32Array(max);
+    this.weight = new Float64Array(max);
+    this.active = new Uint8Array(max);
+    this.nextSwitch = new Float64Array(max);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Draws K interests in distinct categories, starting at time t. */
+  start(rng: Rng, t: number): void {
+    const { numInterests, numCategories: C, topicsPerCategory: T, activeSeconds, dormantSeconds } = this.cfg;
+    this.count = numInterests.min + rng.int(numInterests.max - numInterests.min + 1);
+    const cats = rng.permutation(C);
+    const pActive = activeSeconds / (activeSeconds + dormantSeconds);
+    for (let k = 0; k < this.count; k++) {
+      this.topics[k] = cats[k]! * T + rng.int(T);
+      this.weight[k] = exponential(rng, 1);
+      this.active[k] = rng.next() < pActive ? 1 : 0;
+      this.nextSwitch[k] = t + exponential(rng, this.active[k] ? activeSeconds : dormantSeconds);
+    }
+    // Everyone starts with at least one active interest.
+    if (!this.active.subarray(0, this.count).includes(1)) this.active[rng.int(this.count)] = 1;
+  }
+
+  /** Advances the clocks to t; returns the active interest a new behaviour comes from, or -1. */
+  draw(rng: Rng, t: number): number {
+    let total = 0;
+    for (let k = 0; k < this.count; k++) {
+      while (t >= this.nextSwitch[k]!) {
+        this.active[k] = this.active[k] ? 0 : 1;
+        this.nextSwitch[k]! += exponential(rng, this.active[k] ? this.cfg.activeSeconds : this.cfg.dormantSeconds);
+      }
+      if (this.active[k]) total += this.weight[k]!;
+    }
+    if (total === 0) return -1;
+    let v = rng.next() * total;
+    let last = -1;
+    for (let k = 0; k < this.count; k++) {
+      if (!this.active[k]) continue;
+      last = k;
+      if ((v -= this.weight[k]!) < 0) return k;
+    }
+    return last; // rounding at the end of the scan
+  }
+}
+
 function pickBehavior(rng: Rng, cdf: number[]): number {
   const u = rng.next();
   return u < cdf[0]! ? 1 : u < cdf[1]! ? 2 : 3;
 }
 
-/**
- * Generates ultra-long users with a known click model: items in categories with latent
- * vectors, users whose interests go dormant and return, and a true click probability from the
- * whole history with multi-scale exponential time decay. Same config ⇒ same data.
- */
-export function generateSynthetic(input: SyntheticConfig): SyntheticDataset {
-  const cfg = resolveSyntheticConfig(input);
-  const rng = createRng(cfg.seed);
-  const { numUsers, numItems, numCategories: C, latentDim: d } = cfg;
-  const R = cfg.decayHalfLivesSeconds.length;
-  const lambda = cfg.decayHalfLivesSeconds.map((h) => Math.LN2 / h);
-  const alpha = cfg.decayWeights;
-
-  // Items: a category each (every category non-empty), a unit latent vector near its centre.
-  const centres = new Float64Array(C * d);
-  for (let c = 0; c < C; c++) {
-    let norm = 0;
-    for (let k = 0; k < d; k++) norm += (centres[c * d + k] = rng.normal()) ** 2;
-    norm = Math.sqrt(norm);
-    for (let k = 0; k < d; k++) centres[c * d + k]! /= norm;
-  }
-  const itemCategory = new Int32Array(numItems + 1);
-  const perm = rng.permutation(numItems);
-  for (let k = 0; k < numItems; k++) itemCategory[perm[k]! + 1] = k < C ? k + 1 : 1 + rng.int(C);
-  const itemVectors = new Float32Array((numItems + 1) * d);
-  const itemBias = new Float32Array(numItems + 1);
-  const spread = 0.6 / Math.sqrt(d);
-  for (let x = 1; x <= numItems; x++) {
-    const c = itemCategory[x]! - 1;
-    let norm = 0;
-    const v = new Float64Array(d);
-    for (let k = 0; k < d; k++) norm += (v[k] = centres[c * d + k]! + spread * rng.normal()) ** 2;
-    norm = Math.sqrt(norm);
-    for (let k = 0; k < d; k++) itemVectors[x * d + k] = v[k]! / norm;
-    itemBias[x] = cfg.itemBiasStd * rng.normal();
-  }
-  // Items grouped by category with Zipf(0.8) popularity inside the category.
-  const catStart = new Int32Array(C + 2);
-  for (let x = 1; x <= numItems; x++) catStart[itemCategory[x]!]!++; // slot c0 + 1 for 0-based c0
-  for (let c = 1; c <= C + 1; c++) catStart[c]! += catStart[c - 1]!;
-  const catItems = new Int32Array(numItems);
-  const fillAt = catStart.slice();
-  for (let x = 1; x <= numItems; x++) catItems[fillAt[itemCategory[x]! - 1]!++] = x;
-  const catCdf = new Float64Array(numItems);
-  for (let c = 0; c < C; c++) {
-    let total = 0;
-    for (let k = catStart[c]!; k < catStart[c + 1]!; k++) total += 1 / Math.pow(k - catStart[c]! + 1, 0.8);
-    let acc = 0;
-    for (let k = catStart[c]!; k < catStart[c + 1]!; k++) catCdf[k] = (acc += 1 / Math.pow(k - catStart[c]! + 1, 0.8) / total);
-    catCdf[catStart[c + 1]! - 1] = 1;
-  }
-  const drawFromCategory = (c: number): number => catItems[drawCdf(catCdf, catStart[c]!, catStart[c + 1]!, rng.next())]!;
-
-  // History lengths first, so the event arrays are allocated once.
+/** Step 2: history lengths, so the event arrays are allocated once. */
+function drawLengths(cfg: ResolvedSyntheticConfig, rng: Rng): { lengths: Int32Array; userOffsets: Int32Array; total: number } {
+  const { numUsers, historyLength: h } = cfg;
   const lengths = new Int32Array(numUsers + 1);
   let total = 0;
-  const h = cfg.historyLength;
   for (let u = 1; u <= numUsers; u++) {
-    const n = Math.round(h.median * Math.exp(h.sigma * rng.normal()));
-    lengths[u] = Math.min(h.max, Math.max(h.min, n));
+    lengths[u] = Math.min(h.max, Math.max(h.min, Math.round(h.median * Math.exp(h.sigma * rng.normal()))));
     total += lengths[u]!;
   }
   if (total > 2 ** 31 - 1) throw new VqlDataError('INVALID_ARGUMENT', `generateSynthetic: ${total} events exceed int32 offsets.`);
   const userOffsets = new Int32Array(numUsers + 2);
   for (let u = 1; u <= numUsers; u++) userOffsets[u + 1] = userOffsets[u]! + lengths[u]!;
-  const user = new Int32Array(total);
-  const item = new Int32Array(total);
-  const time = new Float64Array(total);
-  const behavior = new Int32Array(total);
+  return { lengths, userOffsets, total };
+}
 
+interface SplitWriter {
+  user: number[];
+  end: number[];
+  item: number[];
+  time: number[];
+  label: number[];
+  prob: number[];
+}
+
+/**
+ * Step 3: one user's behaviours and impressions. A candidate comes from one of the user's
+ * interests (active or dormant alike), from an interest's category but another topic (a
+ * "confuser" that category statistics mistake for a match), or from anywhere; its label is drawn
+ * from the true probability given every behaviour before it.
+ */
+function simulateUser(
+  u: number,
+  ctx: { cfg: ResolvedSyntheticConfig; rng: Rng; cat: Catalogue; state: ClickState; clock: InterestClock; lo: number; n: number; writers: SplitWriter[] },
+  out: { user: Int32Array; item: Int32Array; time: Float64Array; behavior: Int32Array },
+): void {
+  const { cfg, rng, cat, state, clock, lo, n, writers } = ctx;
+  const T = cfg.topicsPerCategory;
+  const G = cfg.numCategories * T;
+  let t = cfg.startTime + rng.next() * 30 * DAY;
+  clock.start(rng, t);
+  state.reset(t);
   const P = cfg.impressionsPerUser;
-  const splitWriters = [0, 1, 2].map(() => ({ user: [] as number[], end: [] as number[], item: [] as number[], time: [] as number[], label: [] as number[], prob: [] as number[] }));
-  const S = new Float64Array(R * d);
-  const N = new Float64Array(R);
-  const maxInterests = cfg.numInterests.max;
-  const interestCat = new Int32Array(maxInterests);
-  const interestCdf = new Float64Array(maxInterests);
-  const active = new Uint8Array(maxInterests);
-  const nextSwitch = new Float64Array(maxInterests);
-  const impressionAt = new Int32Array(P);
-  const pActive = cfg.activeSeconds / (cfg.activeSeconds + cfg.dormantSeconds);
-
-  const logitFromSums = (x: number): number => {
-    let z = cfg.bias + itemBias[x]!;
-    for (let r = 0; r < R; r++) {
-      let dot = 0;
-      for (let k = 0; k < d; k++) dot += S[r * d + k]! * itemVectors[x * d + k]!;
-      z += (alpha[r]! * dot) / (N[r]! + 1);
-    }
-    return z;
-  };
-
-  for (let u = 1; u <= numUsers; u++) {
-    const lo = userOffsets[u]!;
-    const n = lengths[u]!;
-    // Interests: distinct categories with random weights, each on an alternating active/dormant clock.
-    const K = cfg.numInterests.min + rng.int(cfg.numInterests.max - cfg.numInterests.min + 1);
-    const cats = rng.permutation(C);
-    for (let k = 0; k < K; k++) {
-      interestCat[k] = cats[k]!;
-      interestCdf[k] = exponential(rng, 1);
-    }
-    let t = cfg.startTime + rng.next() * 30 * DAY;
-    for (let k = 0; k < K; k++) {
-      active[k] = rng.next() < pActive ? 1 : 0;
-      nextSwitch[k] = t + exponential(rng, active[k] ? cfg.activeSeconds : cfg.dormantSeconds);
-    }
-    // Impressions at random positions after a short warm-up, in time order.
-    const warm = Math.min(n - 1, Math.max(1, Math.floor(0.1 * n)));
-    for (let p = 0; p < P; p++) impressionAt[p] = warm + rng.int(n - warm);
-    impressionAt.sort();
-    const [a, b] = splitPoints(P, cfg.split);
-    S.fill(0);
-    N.fill(0);
-    let last = t;
-    let p = 0;
-    for (let i = 0; i < n; i++) {
-      t += exponential(rng, cfg.meanGapSeconds);
-      for (let r = 0; r < R; r++) {
-        const f = Math.exp(-lambda[r]! * (t - last));
-        N[r]! *= f;
-        for (let k = 0; k < d; k++) S[r * d + k]! *= f;
-      }
-      last = t;
-      while (p < P && impressionAt[p] === i) {
-        // The candidate: half from the user's interests (active or dormant alike), half random.
-        let x: number;
-        if (rng.next() < cfg.targetInterestProb) x = drawFromCategory(interestCat[rng.int(K)]!);
-        else x = 1 + rng.int(numItems);
-        const prob = 1 / (1 + Math.exp(-logitFromSums(x)));
-        const w = splitWriters[p < a ? 0 : p < b ? 1 : 2]!;
-        w.user.push(u);
-        w.end.push(lo + i);
-        w.item.push(x);
-        w.time.push(t);
-        w.prob.push(prob);
-        w.label.push(rng.next() < prob ? 1 : 0);
-        p++;
-      }
-      let activeWeight = 0;
-      for (let k = 0; k < K; k++) {
-        while (t >= nextSwitch[k]!) {
-          active[k] = active[k] ? 0 : 1;
-          nextSwitch[k]! += exponential(rng, active[k] ? cfg.activeSeconds : cfg.dormantSeconds);
-        }
-        if (active[k]) activeWeight += interestCdf[k]!;
-      }
+  const warm = Math.min(n - 1, Math.max(1, Math.floor(0.1 * n)));
+  const impressionAt = Int32Array.from({ length: P }, () => warm + rng.int(n - warm)).sort();
+  const [a, b] = splitPoints(P, cfg.split);
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    t += exponential(rng, cfg.meanGapSeconds);
+    while (p < P && impressionAt[p] === i) {
+      const v = rng.next();
       let x: number;
-      let beh: number;
-      if (activeWeight === 0 || rng.next() < cfg.noise) {
-        x = drawFromCategory(rng.int(C));
-        beh = pickBehavior(rng, EXPLORE_BEHAVIOR_CDF);
+      if (v < cfg.targetInterestProb) {
+        x = cat.drawFromTopic(clock.topics[rng.int(clock.size)]!, rng.next());
+      } else if (v < cfg.targetInterestProb + cfg.confuserProb) {
+        const own = clock.topics[rng.int(clock.size)]!;
+        const other = Math.floor(own / T) * T + ((own % T) + 1 + rng.int(Math.max(1, T - 1))) % T;
+        x = cat.drawFromTopic(T > 1 ? other : own, rng.next());
       } else {
-        let v = rng.next() * activeWeight;
-        let k = 0;
-        for (; k < K - 1; k++) {
-          if (!active[k]) continue;
-          if ((v -= interestCdf[k]!) < 0) break;
-        }
-        while (!active[k]) k--; // rounding at the end of the scan
-        x = drawFromCategory(interestCat[k]!);
-        beh = pickBehavior(rng, INTEREST_BEHAVIOR_CDF);
+        x = cat.drawFromTopic(rng.int(G), rng.next());
       }
-      const e = lo + i;
-      user[e] = u;
-      item[e] = x;
-      time[e] = t;
-      behavior[e] = beh;
-      const s = BEHAVIOR_WEIGHT[beh]!;
-      for (let r = 0; r < R; r++) {
-        N[r]! += s;
-        for (let k = 0; k < d; k++) S[r * d + k]! += s * itemVectors[x * d + k]!;
-      }
+      const prob = 1 / (1 + Math.exp(-state.logit(x, t)));
+      const w = writers[p < a ? 0 : p < b ? 1 : 2]!;
+      w.user.push(u);
+      w.end.push(lo + i);
+      w.item.push(x);
+      w.time.push(t);
+      w.prob.push(prob);
+      w.label.push(rng.next() < prob ? 1 : 0);
+      p++;
     }
+    const k = clock.draw(rng, t);
+    let x: number;
+    let beh: number;
+    if (k < 0 || rng.next() < cfg.noise) {
+      x = cat.drawFromTopic(rng.int(G), rng.next());
+      beh = pickBehavior(rng, EXPLORE_BEHAVIOR_CDF);
+    } else {
+      x = cat.drawFromTopic(clock.topics[k]!, rng.next());
+      beh = pickBehavior(rng, INTEREST_BEHAVIOR_CDF);
+    }
+    const e = lo + i;
+    out.user[e] = u;
+    out.item[e] = x;
+    out.time[e] = t;
+    out.behavior[e] = beh;
+    state.add(x, t, cfg.behaviorWeights[beh - 1]!);
   }
+}
 
-  const report: CleaningReport = {
-    rowsRead: total,
-    eventsKept: total,
-    droppedNegativeTime: 0,
-    droppedFutureTime: 0,
-    droppedOutOfWindow: 0,
-    droppedDuplicates: 0,
-    droppedShortUserEvents: 0,
-    droppedUsers: 0,
-    droppedOther: {},
-    itemsMissingContext: { category: 0 },
-    itemContextConflicts: 0,
-  };
+const EMPTY_REPORT = (total: number): CleaningReport => ({
+  rowsRead: total,
+  eventsKept: total,
+  droppedNegativeTime: 0,
+  droppedFutureTime: 0,
+  droppedOutOfWindow: 0,
+  droppedDuplicates: 0,
+  droppedShortUserEvents: 0,
+  droppedUsers: 0,
+  droppedOther: {},
+  itemsMissingContext: { category: 0, modality: 0 },
+  itemContextConflicts: 0,
+});
+
+/** Step 4: the event table and its schema (category, modality: item scope; behavior: event scope). */
+function assembleTable(
+  cfg: ResolvedSyntheticConfig,
+  cat: Catalogue,
+  userOffsets: Int32Array,
+  events: { user: Int32Array; item: Int32Array; time: Float64Array; behavior: Int32Array },
+): EventTable {
+  const { numUsers, numItems, numCategories: C, topicsPerCategory: T } = cfg;
+  const total = events.user.length;
   const schema: DatasetSchema = {
     numUsers,
     numItems,
     context: [
       { name: 'category', kind: 'categorical', scope: 'item', vocabSize: C },
+      // Bucket edges between the topic coordinates (T + 1 buckets incl. the missing one).
+      { name: 'modality', kind: 'numeric', scope: 'item', boundaries: T > 1 ? Array.from({ length: T - 1 }, (_, k) => (k + 1) / T) : [0.5] },
       { name: 'behavior', kind: 'categorical', scope: 'event', vocabSize: SYNTHETIC_BEHAVIORS.length },
     ],
     hasExplicitLabels: false,
   };
-  const rawUserId = new Float64Array(numUsers + 1);
-  for (let u = 1; u <= numUsers; u++) rawUserId[u] = u;
-  const rawItemId = new Float64Array(numItems + 1);
-  for (let x = 1; x <= numItems; x++) rawItemId[x] = x;
-  const table: EventTable = {
+  return {
     name: 'synthetic',
     schema,
     numEvents: total,
     userOffsets,
-    user,
-    item,
-    time,
+    user: events.user,
+    item: events.item,
+    time: events.time,
     label: new Float32Array(total).fill(1),
-    eventContext: { behavior },
-    itemContext: { category: itemCategory },
-    rawUserId,
-    rawItemId,
+    eventContext: { behavior: events.behavior },
+    itemContext: { category: cat.category, modality: cat.modality },
+    rawUserId: Float64Array.from({ length: numUsers + 1 }, (_, u) => u),
+    rawItemId: Float64Array.from({ length: numItems + 1 }, (_, x) => x),
     vocabularies: {
       category: ['', ...Array.from({ length: C }, (_, c) => `c${c + 1}`)],
       behavior: ['', ...SYNTHETIC_BEHAVIORS],
     },
-    report,
+    report: EMPTY_REPORT(total),
   };
-  const finish = (w: (typeof splitWriters)[number]): CtrSampleSet => ({
-    table,
-    size: w.user.length,
-    user: Int32Array.from(w.user),
-    endOffset: Int32Array.from(w.end),
-    targetItem: Int32Array.from(w.item),
-    targetTime: Float64Array.from(w.time),
-    label: Float32Array.from(w.label),
-    trueProb: Float32Array.from(w.prob),
-  });
-  const samples: CtrSplits = { train: finish(splitWriters[0]!), valid: finish(splitWriters[1]!), test: finish(splitWriters[2]!) };
+}
 
+/** Step 5: the oracle, recomputing the click model from the rows (optionally the newest lastN only). */
+function makeOracle(cfg: ResolvedSyntheticConfig, cat: Catalogue, table: EventTable, lambda: number[]): SyntheticOracle {
+  const { numUsers, numItems } = cfg;
+  const { userOffsets, item, time } = table;
+  const behavior = table.eventContext['behavior'] as Int32Array;
+  const state = new ClickState(cfg, lambda, cat);
   const probability = (u: number, end: number, x: number, tq: number, lastN?: number): number => {
     const start = Math.max(userOffsets[u]!, lastN === undefined ? 0 : end - lastN);
-    let z = cfg.bias + itemBias[x]!;
-    for (let r = 0; r < R; r++) {
-      let num = 0;
-      let den = 0;
-      for (let i = start; i < end; i++) {
-        const w = BEHAVIOR_WEIGHT[behavior[i]!]! * Math.exp(-lambda[r]! * (tq - time[i]!));
-        let dot = 0;
-        const xi = item[i]! * d;
-        for (let k = 0; k < d; k++) dot += itemVectors[xi + k]! * itemVectors[x * d + k]!;
-        num += w * dot;
-        den += w;
-      }
-      z += (alpha[r]! * num) / (den + 1);
-    }
-    return 1 / (1 + Math.exp(-z));
+    state.reset(start < end ? time[start]! : tq);
+    for (let i = start; i < end; i++) state.add(item[i]!, time[i]!, cfg.behaviorWeights[behavior[i]! - 1]!);
+    return 1 / (1 + Math.exp(-state.logit(x, tq)));
   };
   const oracle: SyntheticOracle = {
-    itemVectors,
-    itemBias,
-    latentDim: d,
+    itemVectors: cat.vectors,
+    itemBias: cat.bias,
+    latentDim: cfg.latentDim,
     probability(u, end, x, tq, lastN) {
       if (lastN !== undefined && (!Number.isInteger(lastN) || lastN < 0)) {
         throw new VqlDataError('INVALID_ARGUMENT', `oracle.probability: lastN must be a non-negative integer, got ${lastN}.`);
@@ -429,5 +599,43 @@ export function generateSynthetic(input: SyntheticConfig): SyntheticDataset {
       return out;
     },
   };
-  return { table, schema, samples, oracle, config: cfg };
+  return oracle;
+}
+
+/**
+ * Generates ultra-long users with a known click model: items in categories and topics with
+ * latent vectors, users whose topic interests go dormant and return, and a true click
+ * probability from the whole history with multi-scale time decay, behaviour-type weights and
+ * category-, topic- and item-level matches. Same config ⇒ same data.
+ */
+export function generateSynthetic(input: SyntheticConfig): SyntheticDataset {
+  const cfg = resolveSyntheticConfig(input);
+  const rng = createRng(cfg.seed);
+  const lambda = cfg.decayHalfLivesSeconds.map((h) => Math.LN2 / h);
+  // Fastest rate first: re-anchoring watches the largest exponent.
+  const order = lambda.map((_, r) => r).sort((a, b) => lambda[b]! - lambda[a]!);
+  const sortedCfg = { ...cfg, decayWeights: order.map((r) => cfg.decayWeights[r]!), decayHalfLivesSeconds: order.map((r) => cfg.decayHalfLivesSeconds[r]!) };
+  const sortedLambda = order.map((r) => lambda[r]!);
+  const cat = buildCatalogue(cfg, rng);
+  const { lengths, userOffsets, total } = drawLengths(cfg, rng);
+  const events = { user: new Int32Array(total), item: new Int32Array(total), time: new Float64Array(total), behavior: new Int32Array(total) };
+  const writers: SplitWriter[] = [0, 1, 2].map(() => ({ user: [], end: [], item: [], time: [], label: [], prob: [] }));
+  const state = new ClickState(sortedCfg, sortedLambda, cat);
+  const clock = new InterestClock(cfg);
+  for (let u = 1; u <= cfg.numUsers; u++) {
+    simulateUser(u, { cfg, rng, cat, state, clock, lo: userOffsets[u]!, n: lengths[u]!, writers }, events);
+  }
+  const table = assembleTable(cfg, cat, userOffsets, events);
+  const finish = (w: SplitWriter): CtrSampleSet => ({
+    table,
+    size: w.user.length,
+    user: Int32Array.from(w.user),
+    endOffset: Int32Array.from(w.end),
+    targetItem: Int32Array.from(w.item),
+    targetTime: Float64Array.from(w.time),
+    label: Float32Array.from(w.label),
+    trueProb: Float32Array.from(w.prob),
+  });
+  const samples: CtrSplits = { train: finish(writers[0]!), valid: finish(writers[1]!), test: finish(writers[2]!) };
+  return { table, schema: table.schema, samples, oracle: makeOracle(sortedCfg, cat, table, sortedLambda), config: cfg };
 }
