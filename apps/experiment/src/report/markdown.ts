@@ -230,6 +230,8 @@ function headline(rows: AggregateRow[], evidence: PairedEvidence): string[] {
       sentences.push(`By mean AUC VQL is above ${above} of ${baselines.length} baselines (no paired intervals: ${evidence.available ? 'predictions missing for these runs' : 'these results have no predictions files'}).`);
     }
   }
+  const notRun = table.filter((r) => r.status === 'not-run-cost').map(rowLabel);
+  if (notRun.length > 0) sentences.push(`Not run at this L (cost): ${notRun.join(', ')}.`);
   const atL = table.find(isOracleAtL);
   const full = table.find(isFullOracle);
   const floor = table.find((r) => r.method === 'floor');

@@ -178,7 +178,7 @@ describe('report from fixtures with predictions files', () => {
     }
     expect(headline).toMatch(/\| oracle \(full history\) \| whole-history \| 0\.\d{4} ± 0\.\d{4} \|/);
     // Full attention is the stronger fixture model: the headline says VQL loses to it.
-    expect(headline).toMatch(/it loses to full-attention/);
+    expect(headline).toMatch(/VQL beats 1 of 2 baselines \(sim-hard\); it loses to full-attention\. Not run at this L \(cost\): twin\./);
     expect(headline).toContain('Online p50 for 100 candidates: VQL 0.408 ± 0.004 ms, full attention 20.400 ± 0.200 ms.');
     expect(headline).toContain('| twin | newest-L | not run: cost (est. 5400 s per epoch) | — | 1.530 ± 0.015 (at L = 1k) | 64000 ± 0 (at L = 1k) |');
   });
