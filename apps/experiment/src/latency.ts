@@ -42,9 +42,9 @@ function latencyDataset(): PreparedDataset {
   return { name: 'synthetic', schema: { numUsers: 1, numItems: NUM_ITEMS, context: [], hasExplicitLabels: true }, categoryFeature: null, hasOracle: false } as unknown as PreparedDataset;
 }
 
-function embedInChunks(model: CtrModel, items: Int32Array): Float32Array {
+function embedInChunks(model: CtrModel, items: Int32Array, part: 'fused' | 'item' = 'fused'): Float32Array {
   const parts: Float32Array[] = [];
-  for (let a = 0; a < items.length; a += 100_000) parts.push(model.embedBehaviours(items.subarray(a, a + 100_000), {}).fused);
+  for (let a = 0; a < items.length; a += 100_000) parts.push(model.embedBehaviours(items.subarray(a, a + 100_000), {})[part]);
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -99,23 +99,27 @@ function vqlScorers(model: CtrModel, h: UserHistory): { vql: Scorer; full: Score
 }
 
 function baselineScorer(method: MethodName, model: CtrModel, h: UserHistory): Scorer {
-  const fused = embedInChunks(model, h.items);
-  const targets = (items: Int32Array) => model.embedTargets(items, {}).fused;
+  // Fused rows for the attention, item rows for ETA / SDIM's hash, times for the temporal kernel.
+  const userHistory = { embeddings: embedInChunks(model, h.items), itemEmbeddings: embedInChunks(model, h.items, 'item'), times: h.times };
+  const targets = (items: Int32Array) => {
+    const { fused, item } = model.embedTargets(items, {});
+    return { embeddings: fused, itemEmbeddings: item, time: NOW };
+  };
   const L = h.items.length;
   switch (method) {
     case 'twin': {
       const s = TwinScorer.fromModule(model.interest as Twin);
-      const state = s.buildState(fused);
+      const state = s.buildState(userHistory);
       return { stateBytes: s.stateBytesPerUser(L), request: (items) => s.score(state, targets(items)), dispose: () => {} };
     }
     case 'eta': {
       const s = EtaScorer.fromModule(model.interest as Eta);
-      const state = s.buildState(fused);
+      const state = s.buildState(userHistory);
       return { stateBytes: s.stateBytesPerUser(L), request: (items) => s.score(state, targets(items)), dispose: () => {} };
     }
     case 'sdim': {
       const s = SdimScorer.fromModule(model.interest as Sdim);
-      const state = s.buildState(fused);
+      const state = s.buildState(userHistory);
       return { stateBytes: s.stateBytesPerUser(L), request: (items) => s.score(state, targets(items)), dispose: () => {} };
     }
     default:

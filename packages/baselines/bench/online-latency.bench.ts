@@ -1,10 +1,12 @@
-// Per-request latency and per-user state of the TWIN, ETA and SDIM serving paths (typed arrays,
-// no tfjs) for L = 1e2 … 1e6 and 1 / 100 candidates. SDIM is measured from its cached bucket sums —
+// Per-request latency and per-user state of the TWIN, ETA and SDIM serving paths (typed arrays;
+// tfjs only holds the kernel's two parameters) for L = 1e2 … 1e6 and 1 / 100 candidates, with the
+// experiment's temporal kernel (R = 3 rates; `--no-kernel` measures the published methods). SDIM is measured from its cached bucket sums —
 // the fair serving form — with the one-off cache build timed separately.
 // Usage: pnpm --filter @vql/baselines bench [-- --max-len 100000 --out bench/results/online-latency.json]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createRng } from '@vql/runtime';
+import { createRng, initBackend } from '@vql/runtime';
+import { createKernel } from '@vql/temporal-kernel';
 import { latencySummary } from '@vql/metrics';
 import { EtaScorer, SdimScorer, TwinScorer } from '../src/online/index.js';
 
@@ -15,6 +17,10 @@ const flag = (name: string, fallback: string): string => {
 };
 const maxLen = Number(flag('--max-len', '1000000'));
 const out = flag('--out', 'bench/results/online-latency.json');
+const withKernel = !args.includes('--no-kernel');
+await initBackend();
+const kernel = withKernel ? createKernel({ type: 'expDecayMixture', timeUnit: 'seconds', numRates: 3, minTimescale: 3600, maxTimescale: 365.25 * 86400 }) : null;
+const NOW = 1.75e9;
 
 // Shapes of a typical experiment config: D = 32, H = 4 heads of 8, k = 50, ETA m = 64 bits,
 // SDIM m = 16 rounds × τ = 3 bits, values of width 32.
@@ -26,9 +32,9 @@ const rng = createRng(2024);
 const randn = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => rng.normal() * scale);
 const W = H * dh;
 const proj = { inputDim: D, heads: H, headDim: dh, wq: randn(D * W, 1 / Math.sqrt(D)), wk: randn(D * W, 1 / Math.sqrt(D)), wv: randn(D * W, 1 / Math.sqrt(D)) };
-const twin = new TwinScorer({ ...proj, k: K });
-const eta = new EtaScorer({ ...proj, k: K, hashBits: 64, rotation: randn(D * 64) });
-const sdim = new SdimScorer({ inputDim: D, outputDim: W, rounds: 16, hashBits: 3, normalize: 'l2', wv: randn(D * W, 1 / Math.sqrt(D)), rotation: randn(D * 48) });
+const twin = new TwinScorer({ ...proj, k: K, kernel });
+const eta = new EtaScorer({ ...proj, k: K, hashBits: 64, hashDim: D, rotation: randn(D * 64), useContext: false, kernel });
+const sdim = new SdimScorer({ inputDim: D, hashDim: D, outputDim: W, rounds: 16, hashBits: 3, normalize: 'l2', wv: randn(D * W, 1 / Math.sqrt(D)), rotation: randn(D * 48), useContext: false, kernel });
 
 interface Row {
   method: string;
@@ -65,14 +71,16 @@ function measure(request: () => unknown): { p50: number; p99: number; mean: numb
 const rows: Row[] = [];
 const lengths = [1e2, 1e3, 1e4, 1e5, 1e6].filter((l) => l <= maxLen);
 for (const L of lengths) {
-  const history = randn(L * D, 0.5);
+  // Behaviours spread over three years before the request, oldest first.
+  const times = Float64Array.from({ length: L }, () => NOW - 1 - Math.floor(Math.exp(rng.next() * Math.log(3 * 365 * 86400)))).sort();
+  const history = { embeddings: randn(L * D, 0.5), times };
   const built = {
     twin: time(() => twin.buildState(history)),
     eta: time(() => eta.buildState(history)),
     sdim: time(() => sdim.buildState(history)),
   };
   for (const C of [1, 100]) {
-    const targets = randn(C * D, 0.5);
+    const targets = { embeddings: randn(C * D, 0.5), time: NOW };
     const cases: Array<[string, number, number, () => unknown]> = [
       ['twin', twin.stateBytesPerUser(L), built.twin.ms, () => twin.score(built.twin.value, targets)],
       ['eta', eta.stateBytesPerUser(L), built.eta.ms, () => eta.score(built.eta.value, targets)],
@@ -93,5 +101,5 @@ for (const r of rows) {
   );
 }
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ config: { D, H, headDim: dh, k: K, etaBits: 64, sdimRounds: 16, sdimBits: 3, node: process.version }, rows }, null, 2)}\n`);
+writeFileSync(out, `${JSON.stringify({ config: { D, H, headDim: dh, k: K, etaBits: 64, sdimRounds: 16, sdimBits: 3, kernelRates: kernel?.rank ?? 0, node: process.version }, rows }, null, 2)}\n`);
 console.log(`wrote ${out}`);

@@ -1,7 +1,10 @@
 import { tf, type Rng, type Tensor, type Variable } from '@vql/runtime';
 import { gatherRows, takeWeight } from '@vql/model';
 import type { InterestBuildContext, InterestInputs } from '@vql/model';
+import type { KernelConfig } from '@vql/temporal-kernel';
 import { boolOption, intOption } from './config.js';
+import { dtOfPositions } from './time-kernel.js';
+import type { TimeKernel } from './time-kernel.js';
 
 /** A dense [rows, cols] variable, N(0, 1/rows) (fan-in scaled), drawn from `rng`. */
 export function denseVariable(rng: Rng, rows: number, cols: number, scale = 1 / Math.sqrt(rows)): Variable {
@@ -19,9 +22,14 @@ export interface AttentionOptions {
   headDim?: number;
   /** Read the fused item ⊕ static-context embeddings and the context logit bias. Default true. */
   useContext?: boolean;
+  /**
+   * Learned separable temporal kernel (`@vql/temporal-kernel` config, timeUnit 'seconds'): log κ(dt)
+   * is added to the attention logits, as in VQL and full attention. Default null (off, as published).
+   */
+  kernel?: KernelConfig | null;
 }
 
-export const ATTENTION_OPTIONS = ['heads', 'headDim', 'useContext'] as const;
+export const ATTENTION_OPTIONS = ['heads', 'headDim', 'useContext', 'kernel'] as const;
 
 /** Resolved multi-head shape plus which embeddings to read. */
 export interface HeadShape {
@@ -81,33 +89,64 @@ export class Projections {
   }
 }
 
-/** Behaviours picked per row on the host: `rows[b*k + j]` indexes the unique arrays (0 = none). */
+/**
+ * Behaviours picked per row on the host, either one set shared by all heads (`sets` = 1) or one
+ * set per head (`sets` = H, TWIN): `rows[(b*sets + s)*k + j]` indexes the unique arrays (0 = none).
+ */
 export interface Selection {
   readonly k: number;
-  readonly rows: Int32Array; // [B*k]
-  readonly mask: Float32Array; // [B*k]
-  /** History position of each pick (−1 = none), for inspection. */
-  readonly positions: Int32Array; // [B*k]
+  readonly sets: number;
+  readonly rows: Int32Array; // [B*sets*k]
+  readonly mask: Float32Array; // [B*sets*k]
+  /** History position of each pick (−1 = none). */
+  readonly positions: Int32Array; // [B*sets*k]
 }
 
-export function emptySelection(batchSize: number, k: number): Selection {
-  return { k, rows: new Int32Array(batchSize * k), mask: new Float32Array(batchSize * k), positions: new Int32Array(batchSize * k).fill(-1) };
+export function emptySelection(batchSize: number, k: number, sets = 1): Selection {
+  const n = batchSize * sets * k;
+  return { k, sets, rows: new Int32Array(n), mask: new Float32Array(n), positions: new Int32Array(n).fill(-1) };
 }
 
-/** Fills row b of `sel` from history positions `positions[0..count)` of that row. */
-export function fillSelection(sel: Selection, inputs: InterestInputs, b: number, positions: Int32Array, count: number): void {
+/** Fills set s of row b of `sel` from history positions `positions[0..count)` of that row. */
+export function fillSelection(sel: Selection, inputs: InterestInputs, b: number, positions: Int32Array, count: number, s = 0): void {
   const L = inputs.maxLen;
+  const o = (b * sel.sets + s) * sel.k;
   for (let j = 0; j < count; j++) {
-    sel.rows[b * sel.k + j] = inputs.inverseHost[b * L + positions[j]!]!;
-    sel.mask[b * sel.k + j] = 1;
-    sel.positions[b * sel.k + j] = positions[j]!;
+    sel.rows[o + j] = inputs.inverseHost[b * L + positions[j]!]!;
+    sel.mask[o + j] = 1;
+    sel.positions[o + j] = positions[j]!;
   }
 }
 
 /**
- * Multi-head target attention of `query` [B, H·dh] over per-row sets of n items:
- * o^h = Σ_j softmax_j(q^h·k_j^h/√dh + bias_j − 10⁹(1 − m_j)) v_j^h. Rows whose mask is all 0 give
- * exact zeros (no history / nothing retrieved). `keys`, `values` [B, n, H·dh]; `bias` [B, n].
+ * o^h = Σ_j softmax_j(q^h·k_j^h/√dh + extra_j − 10⁹(1 − m_j)) v_j^h with per-head keys/values:
+ * `query` [B, H·dh], `keys`, `values` [B, H, n, dh], `extra` (bias, log κ) [B, S, n] with S = 1
+ * (shared by the heads) or H, `mask` [B·S·n]. Rows whose mask is all 0 give exact zeros.
+ */
+function attendHeads(query: Tensor, keys: Tensor, values: Tensor, extra: Tensor | null, mask: Float32Array, sets: number, headDim: number): Tensor {
+  const [B, H, n] = keys.shape as [number, number, number, number];
+  const dh = headDim;
+  let add: Tensor = tf.mul(tf.sub(tf.tensor3d(mask, [B, sets, n]), 1), 1e9);
+  if (extra !== null) add = tf.add(add, extra);
+  const q = tf.reshape(query, [B, H, 1, dh]);
+  const logits = tf.add(tf.mul(tf.matMul(q, keys, false, true), 1 / Math.sqrt(dh)), tf.reshape(add, [B, sets, 1, n])); // [B, H, 1, n]
+  const out = tf.reshape(tf.matMul(tf.softmax(logits), values), [B, H * dh]);
+  const any = new Float32Array(B);
+  const per = sets * n;
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < per; j++) {
+      if (mask[b * per + j] !== 0) {
+        any[b] = 1;
+        break;
+      }
+    }
+  }
+  return tf.mul(out, tf.tensor2d(any, [B, 1]));
+}
+
+/**
+ * Multi-head target attention of `query` [B, H·dh] over per-row sets of n items shared by the
+ * heads: `keys`, `values` [B, n, H·dh]; `bias` [B, n] or null; `mask` [B·n].
  */
 export function multiHeadAttend(
   query: Tensor,
@@ -120,47 +159,59 @@ export function multiHeadAttend(
 ): Tensor {
   const B = query.shape[0]!;
   const n = keys.shape[1]!;
-  const H = heads;
-  const dh = headDim;
-  if (n === 0) return tf.zeros([B, H * dh]);
-  const q = tf.reshape(query, [B, H, 1, dh]);
-  const k = tf.transpose(tf.reshape(keys, [B, n, H, dh]), [0, 2, 1, 3]); // [B, H, n, dh]
-  const v = tf.transpose(tf.reshape(values, [B, n, H, dh]), [0, 2, 1, 3]);
-  let extra: Tensor = tf.mul(tf.sub(tf.tensor2d(mask, [B, n]), 1), 1e9);
-  if (bias !== null) extra = tf.add(extra, bias);
-  const logits = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh)), tf.reshape(extra, [B, 1, 1, n])); // [B, H, 1, n]
-  const out = tf.reshape(tf.matMul(tf.softmax(logits), v), [B, H * dh]);
-  const any = new Float32Array(B);
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < n; j++) {
-      if (mask[b * n + j] !== 0) {
-        any[b] = 1;
-        break;
-      }
-    }
-  }
-  return tf.mul(out, tf.tensor2d(any, [B, 1]));
+  if (n === 0) return tf.zeros([B, heads * headDim]);
+  const perHead = (x: Tensor) => tf.transpose(tf.reshape(x, [B, n, heads, headDim]), [0, 2, 1, 3]); // [B, H, n, dh]
+  return attendHeads(query, perHead(keys), perHead(values), bias === null ? null : tf.reshape(bias, [B, 1, n]), mask, 1, headDim);
+}
+
+/** [U, H·dh] → [H·U, dh]: row h·U + u is head h of unique row u (so one gather serves per-head picks). */
+function headMajor(x: Tensor, heads: number, headDim: number): Tensor {
+  const U = x.shape[0]!;
+  return tf.reshape(tf.transpose(tf.reshape(x, [U, heads, headDim]), [1, 0, 2]), [heads * U, headDim]);
 }
 
 /**
  * Target attention over the selected behaviours: keys and values are projected once per unique
- * row (U·D·H·dh) and only the B·k picked rows are gathered, so the training cost of the attention
- * is O(B·k), not O(B·L). Gradients reach W_Q, W_K, W_V and the embeddings through `gatherRows`.
+ * row (U·D·H·dh) and only the picked rows are gathered, so the training cost of the attention is
+ * O(B·k), not O(B·L). Logit bias per pick: the context bias and, with a kernel, log κ(dt). Per-head
+ * selections (`sets` = H) gather head h of each pick for head h only. Gradients reach W_Q, W_K,
+ * W_V, the kernel and the embeddings through `gatherRows` (the picks themselves have none).
  */
 export function attendSelection(
   inputs: InterestInputs,
   proj: Projections,
   sel: Selection,
+  kernel: TimeKernel | null,
   projected: { query: Tensor; uniqueKeys: Tensor } | null = null,
 ): Tensor {
   const { heads: H, headDim: dh, useContext } = proj.shape;
   const B = inputs.batchSize;
+  const S = sel.sets;
+  const k = sel.k;
   const { target, unique, bias } = embeddingsOf(inputs, useContext);
-  if (sel.k === 0) return tf.zeros([B, H * dh]);
+  if (k === 0) return tf.zeros([B, H * dh]);
   const query = projected?.query ?? tf.matMul(target, proj.wq);
   const uniqueKeys = projected?.uniqueKeys ?? tf.matMul(unique, proj.wk);
-  const keys = tf.reshape(gatherRows(uniqueKeys, sel.rows), [B, sel.k, H * dh]);
-  const values = tf.reshape(gatherRows(tf.matMul(unique, proj.wv), sel.rows), [B, sel.k, H * dh]);
-  const b = bias === null ? null : tf.reshape(gatherRows(tf.reshape(bias, [-1, 1]), sel.rows), [B, sel.k]);
-  return multiHeadAttend(query, keys, values, b, sel.mask, H, dh);
+  const uniqueValues = tf.matMul(unique, proj.wv);
+  let keys: Tensor;
+  let values: Tensor;
+  if (S === 1) {
+    const perHead = (x: Tensor) => tf.transpose(tf.reshape(gatherRows(x, sel.rows), [B, k, H, dh]), [0, 2, 1, 3]);
+    keys = perHead(uniqueKeys);
+    values = perHead(uniqueValues);
+  } else {
+    const U = inputs.uniqueCount;
+    const index = new Int32Array(sel.rows.length);
+    for (let i = 0; i < index.length; i++) index[i] = Math.floor(i / k) % S * U + sel.rows[i]!; // set s = head s
+    keys = tf.reshape(gatherRows(headMajor(uniqueKeys, H, dh), index), [B, H, k, dh]);
+    values = tf.reshape(gatherRows(headMajor(uniqueValues, H, dh), index), [B, H, k, dh]);
+  }
+  let extra: Tensor | null = bias === null ? null : tf.reshape(gatherRows(tf.reshape(bias, [-1, 1]), sel.rows), [B, S, k]);
+  if (kernel !== null) {
+    const L = inputs.maxLen;
+    const dt = dtOfPositions(inputs.dtHost, (i) => (sel.positions[i]! < 0 ? -1 : Math.floor(i / (S * k)) * L + sel.positions[i]!), sel.rows.length);
+    const logK = kernel.logWeightOf(dt, [B, S, k]);
+    extra = extra === null ? logK : tf.add(extra, logK);
+  }
+  return attendHeads(query, keys, values, extra, sel.mask, S, dh);
 }

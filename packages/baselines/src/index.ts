@@ -2,6 +2,7 @@ import './register.js'; // importing @vql/baselines registers every baseline kin
 export { VqlBaselinesError } from './errors.js';
 export { registerBaselines, BASELINE_FACTORIES } from './register.js';
 export { topKIndices } from './top-k.js';
+export { TimeKernel } from './time-kernel.js';
 export * from './topk/index.js';
 export * from './compression/index.js';
 export * from './online/index.js';

@@ -20,11 +20,14 @@ describe('no tensor leaks in forward + backward', () => {
     { kind: 'sim-soft', k: 3 },
     { kind: 'eta', k: 3, hashBits: 16 },
     { kind: 'twin', k: 3 },
+    { kind: 'twin', k: 3, kernel: { type: 'expDecayMixture', timeUnit: 'seconds', numRates: 2, minTimescale: 3600, maxTimescale: 3.2e7 } },
+    { kind: 'sim-soft', k: 3, kernel: { type: 'expDecayMixture', timeUnit: 'seconds', numRates: 2, minTimescale: 3600, maxTimescale: 3.2e7 } },
+    { kind: 'sdim', rounds: 4, hashBits: 2, normalize: 'count', kernel: { type: 'expDecayMixture', timeUnit: 'seconds', numRates: 2, minTimescale: 3600, maxTimescale: 3.2e7 } },
     { kind: 'sdim', rounds: 4, hashBits: 2 },
     { kind: 'slot-compression', slots: 3, useTime: true },
     { kind: 'multi-interest', interests: 2, useTime: true },
     { kind: 'last-n', n: 3 },
-  ])('$kind', async (config) => {
+  ])('$kind (kernel: $kernel.type)', async (config) => {
     const module = createInterestModule(config, buildContext(D, L, true));
     const table = tf.variable(tf.tensor2d(randomTable(1, N, D), [N + 1, D]));
     const batch = randomBatch(5, 4, L, N, categories);

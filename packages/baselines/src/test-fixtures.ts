@@ -71,14 +71,16 @@ export function buildContext(dim: number, maxLen: number, withCategory: boolean,
 }
 
 /**
- * The InterestInputs of `batch` with item embeddings = rows of `table` [numItems + 1, d] (the
- * fused embedding is the item embedding: no context encoder). Call inside tf.tidy / a tape.
+ * The InterestInputs of `batch` with item embeddings = rows of `table` [numItems + 1, d] and fused
+ * embeddings = rows of `fusedTable` (default `table`: no context encoder). Call inside tf.tidy / a tape.
  */
-export function inputsFor(batch: CtrBatchLike, table: Tensor, numItems: number, training = false): InterestInputs {
+export function inputsFor(batch: CtrBatchLike, table: Tensor, numItems: number, training = false, fusedTable: Tensor = table): InterestInputs {
   const features = Object.keys(batch.targetContext).map((name) => ({ name, kind: 'categorical', scope: 'item' }));
   const prepared = prepareBatch(batch, { numItems, features, historyWindow: null, shortTermLength: 0 });
   const target = gatherRows(table, prepared.host.targetItem);
   const unique = gatherRows(table, prepared.uniqueItem);
+  const fusedTarget = fusedTable === table ? target : gatherRows(fusedTable, prepared.host.targetItem);
+  const fusedUnique = fusedTable === table ? unique : gatherRows(fusedTable, prepared.uniqueItem);
   const targetContext: Record<string, Tensor> = {};
   const uniqueContext: Record<string, Tensor> = {};
   for (const f of features) {
@@ -87,7 +89,7 @@ export function inputsFor(batch: CtrBatchLike, table: Tensor, numItems: number, 
   }
   return makeInterestInputs(
     prepared,
-    { targetEmbedding: target, targetItemEmbedding: target, uniqueEmbedding: unique, uniqueItemEmbedding: unique, uniqueLogitBias: null, targetContext, uniqueContext },
+    { targetEmbedding: fusedTarget, targetItemEmbedding: target, uniqueEmbedding: fusedUnique, uniqueItemEmbedding: unique, uniqueLogitBias: null, targetContext, uniqueContext },
     training,
   );
 }

@@ -43,18 +43,77 @@ export function checkEmbeddings(where: string, name: string, x: Float32Array, D:
   return x.length / D;
 }
 
+/** A user's history as the online scorers take it. */
+export interface ScorerHistory {
+  /** [L, D] the embeddings the attention reads (fused item ⊕ context, or item only with useContext false). */
+  readonly embeddings: Float32Array;
+  /** [L, d] item-only embeddings, which ETA / SDIM hash; required when they differ from `embeddings` (useContext). */
+  readonly itemEmbeddings?: Float32Array;
+  /** [L] context logit bias, or null / absent. */
+  readonly bias?: Float32Array | null;
+  /** [L] behaviour times in seconds; required when the module has a temporal kernel. */
+  readonly times?: Float64Array;
+}
+
+/** One request: C candidates and the request time. */
+export interface ScorerRequest {
+  /** [C, D] candidates' embeddings (as `ScorerHistory.embeddings`). */
+  readonly embeddings: Float32Array;
+  /** [C, d] candidates' item embeddings (ETA / SDIM hash them); required with useContext. */
+  readonly itemEmbeddings?: Float32Array;
+  /** Request time in seconds; required when the module has a temporal kernel. */
+  readonly time?: number;
+}
+
+/** The embeddings ETA / SDIM hash: item-only ones, which must be given when the attention reads fused rows. */
+export function hashInput(where: string, name: string, embeddings: Float32Array, itemEmbeddings: Float32Array | undefined, useContext: boolean, d: number, rows: number): Float32Array {
+  const x = itemEmbeddings ?? (useContext ? undefined : embeddings);
+  if (x === undefined) {
+    throw new VqlBaselinesError('INVALID_INPUT', `${where}: ${name} is required (the module hashes item-only embeddings and its attention reads context-fused ones).`);
+  }
+  const n = checkEmbeddings(where, name, x, d);
+  if (n !== rows) throw new VqlBaselinesError('SHAPE_MISMATCH', `${where}: ${name} has ${n} rows, the embeddings ${rows}.`);
+  return x;
+}
+
+/** Times of a history, checked: required (length L) when `needed`, else ignored. */
+export function historyTimes(where: string, times: Float64Array | undefined, needed: boolean, L: number): Float64Array | null {
+  if (!needed) return null;
+  if (times === undefined) throw new VqlBaselinesError('INVALID_INPUT', `${where}: times are required (the module has a temporal kernel).`);
+  if (times.length !== L) throw new VqlBaselinesError('SHAPE_MISMATCH', `${where}: times has ${times.length} values, expected ${L}.`);
+  for (let i = 0; i < L; i++) if (!Number.isFinite(times[i]!)) throw new VqlBaselinesError('INVALID_INPUT', `${where}: times[${i}] is ${times[i]}.`);
+  return Float64Array.from(times);
+}
+
+/** The request time, required when `needed`. */
+export function requestTime(where: string, time: number | undefined, needed: boolean): number {
+  if (!needed) return 0;
+  if (time === undefined || !Number.isFinite(time)) throw new VqlBaselinesError('INVALID_INPUT', `${where}: a finite request time is required (the module has a temporal kernel), got ${time}.`);
+  return time;
+}
+
+/** Checked context bias [L] (or null). */
+export function historyBias(where: string, bias: Float32Array | null | undefined, L: number): Float32Array | null {
+  if (bias === undefined || bias === null) return null;
+  if (bias.length !== L) throw new VqlBaselinesError('SHAPE_MISMATCH', `${where}: bias has ${bias.length} values, expected ${L}.`);
+  return Float32Array.from(bias);
+}
+
 /**
- * Multi-head attention of one query q [H·dh] over the behaviours `picked[0..n)` of per-user
- * keys/values [L, H·dh] (and bias [L] or null); writes [H·dh] into out at outOffset.
+ * Attention of head h of one query q [H·dh] over the behaviours `picked[0..n)` of per-user
+ * keys/values [L, H·dh], with logit extras bias [L] and log κ [L] (either may be null); writes
+ * the head's dh outputs into out at outOffset + h·dh.
  */
-export function attendPicked(
+export function attendHead(
   q: Float32Array,
   qOffset: number,
   keys: Float32Array,
   values: Float32Array,
   bias: Float32Array | null,
+  logK: Float64Array | null,
   picked: Int32Array,
   n: number,
+  h: number,
   heads: number,
   headDim: number,
   out: Float32Array,
@@ -62,26 +121,24 @@ export function attendPicked(
   scratch: Float64Array,
 ): void {
   const W = heads * headDim;
-  out.fill(0, outOffset, outOffset + W);
+  const c0 = h * headDim;
+  out.fill(0, outOffset + c0, outOffset + c0 + headDim);
   if (n === 0) return;
   const scale = 1 / Math.sqrt(headDim);
-  for (let h = 0; h < heads; h++) {
-    const c0 = h * headDim;
-    let max = -Infinity;
-    for (let j = 0; j < n; j++) {
-      const i = picked[j]!;
-      let dot = 0;
-      for (let c = c0; c < c0 + headDim; c++) dot += q[qOffset + c]! * keys[i * W + c]!;
-      const z = dot * scale + (bias === null ? 0 : bias[i]!);
-      scratch[j] = z;
-      if (z > max) max = z;
-    }
-    let sum = 0;
-    for (let j = 0; j < n; j++) sum += (scratch[j] = Math.exp(scratch[j]! - max));
-    for (let j = 0; j < n; j++) {
-      const w = scratch[j]! / sum;
-      const i = picked[j]!;
-      for (let c = c0; c < c0 + headDim; c++) out[outOffset + c] += w * values[i * W + c]!;
-    }
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const i = picked[j]!;
+    let dot = 0;
+    for (let c = c0; c < c0 + headDim; c++) dot += q[qOffset + c]! * keys[i * W + c]!;
+    const z = dot * scale + (bias === null ? 0 : bias[i]!) + (logK === null ? 0 : logK[i]!);
+    scratch[j] = z;
+    if (z > max) max = z;
+  }
+  let sum = 0;
+  for (let j = 0; j < n; j++) sum += (scratch[j] = Math.exp(scratch[j]! - max));
+  for (let j = 0; j < n; j++) {
+    const w = scratch[j]! / sum;
+    const i = picked[j]!;
+    for (let c = c0; c < c0 + headDim; c++) out[outOffset + c] += w * values[i * W + c]!;
   }
 }

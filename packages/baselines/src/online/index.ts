@@ -5,4 +5,4 @@ export { EtaScorer } from './eta-scorer.js';
 export type { EtaScorerOptions, EtaUserState } from './eta-scorer.js';
 export { SdimScorer } from './sdim-scorer.js';
 export type { SdimScorerOptions, SdimUserState } from './sdim-scorer.js';
-export type { HostProjections } from './host-attention.js';
+export type { HostProjections, ScorerHistory, ScorerRequest } from './host-attention.js';

@@ -33,6 +33,24 @@ describe('Eta', () => {
     m.dispose();
   });
 
+  it('hashes the item embeddings only: behaviour context in the fused rows does not move the picks', () => {
+    const m = new Eta({ k: 2, hashBits: 128 }, buildContext(D, 6, false));
+    const batch = handBatch({ histories: [[2, 3, 1, 2, 4, 5]], targets: [6] });
+    const t = tf.tensor2d(table, [N + 1, D]);
+    const picks = tf.tidy(() => {
+      const inputs = inputsFor(batch, t, N);
+      // Fused rows as a context encoder with behaviour-context slots would make them: the history
+      // rows carry an offset the target row does not (items 2 and 3 now point at the target).
+      const offset = new Float32Array(inputs.uniqueCount * D);
+      for (const item of [2, 3]) offset.set(target.map((x, c) => 5 * x - table[item * D + c]!), inputs.uniqueItemHost.indexOf(item) * D);
+      const fused = tf.add(inputs.uniqueEmbedding, tf.tensor2d(offset, [inputs.uniqueCount, D]));
+      return m.retrieve({ ...inputs, uniqueEmbedding: fused, historyEmbedding: () => inputs.gatherHistory(fused) });
+    });
+    expect(picks).toEqual([[2, 4]]); // items 1 and 4, as from the item embeddings alone
+    t.dispose();
+    m.dispose();
+  });
+
   it('the rotation is seeded and restored with the weights', () => {
     const a = new Eta({ hashBits: 16 }, buildContext(D, 6, false, 1));
     const b = new Eta({ hashBits: 16 }, buildContext(D, 6, false, 2));

@@ -1,7 +1,7 @@
 import { tf, type Tensor, type Variable } from '@vql/runtime';
 import { takeWeight } from '@vql/model';
 import type { InterestBuildContext, InterestInputs, InterestModuleConfig } from '@vql/model';
-import { embeddingsOf, emptySelection, fillSelection } from '../attention.js';
+import { emptySelection, fillSelection } from '../attention.js';
 import type { AttentionOptions } from '../attention.js';
 import { intOption } from '../config.js';
 import { hamming, packSigns, randomRotation, signatureWords } from '../simhash.js';
@@ -19,22 +19,27 @@ export interface EtaOptions extends AttentionOptions {
 }
 
 /**
- * ETA: SimHash every embedding with a fixed random rotation (m bits, drawn from the seed, never
+ * ETA: SimHash the item embeddings with a fixed random rotation (m bits, drawn from the seed, never
  * trained), keep the k behaviours nearest the target in Hamming distance (ties → newer), then
- * target attention over them. Signatures follow the embeddings as they train.
+ * target attention over them. The hash reads the item embedding only, never the context-fused one:
+ * a target and its own past behaviours differ in the behaviour-context slots of the fused rows,
+ * which would scatter identical items across signatures. Signatures follow the embeddings as they train.
  */
 export class Eta extends TopKModule {
   static readonly kind = 'eta';
   readonly kind = Eta.kind;
   readonly hashBits: number;
-  /** R [D, m], not trained; part of the weights so a restored model hashes identically. */
+  /** d: width of the item embeddings the hash reads. */
+  readonly hashDim: number;
+  /** R [d, m] over the item embedding, not trained; part of the weights so a restored model hashes identically. */
   private readonly rotation: Variable;
 
   constructor(options: EtaOptions, context: InterestBuildContext) {
     super('Eta', Eta.kind, options as Record<string, unknown>, context, ['hashBits']);
     this.hashBits = intOption('Eta', 'hashBits', options.hashBits, 64, 1, ETA_MAX_BITS);
-    const r = randomRotation(this.rng.fork(), this.shape.inputDim, this.hashBits);
-    this.rotation = tf.variable(tf.tensor2d(r, [this.shape.inputDim, this.hashBits]), false);
+    this.hashDim = context.itemDim;
+    const r = randomRotation(this.rng.fork(), this.hashDim, this.hashBits);
+    this.rotation = tf.variable(tf.tensor2d(r, [this.hashDim, this.hashBits]), false);
     this.extendConfig({ hashBits: this.hashBits });
   }
 
@@ -42,7 +47,7 @@ export class Eta extends TopKModule {
     return new Eta(config as EtaOptions, context);
   }
 
-  /** Signatures [n, ⌈m/32⌉] of embeddings [n, D] (host arrays; serving uses the same bits). */
+  /** Signatures [n, ⌈m/32⌉] of item embeddings [n, d] (host arrays; serving uses the same bits). */
   signatures(embeddings: Tensor): Uint32Array {
     const n = embeddings.shape[0]!;
     const projected = tf.tidy(() => tf.matMul(embeddings, this.rotation));
@@ -54,9 +59,8 @@ export class Eta extends TopKModule {
   protected select(inputs: InterestInputs): SelectResult {
     const B = inputs.batchSize;
     const L = inputs.maxLen;
-    const { target, unique } = embeddingsOf(inputs, this.shape.useContext);
-    const tSig = this.signatures(target);
-    const uSig = this.signatures(unique);
+    const tSig = this.signatures(inputs.targetItemEmbedding);
+    const uSig = this.signatures(inputs.uniqueItemEmbedding);
     const words = signatureWords(this.hashBits);
     const k = Math.min(this.k, L);
     const sel = emptySelection(B, k);
@@ -72,7 +76,7 @@ export class Eta extends TopKModule {
     return { selection: sel };
   }
 
-  /** Host copy of R [D·m] (for the online scorer). */
+  /** Host copy of R [d·m] (for the online scorer). */
   rotationValues(): Float32Array {
     return this.rotation.dataSync() as Float32Array;
   }

@@ -14,7 +14,7 @@ describe('LastN', () => {
     const m = new LastN({ n: 2 }, buildContext(4, 5, false));
     expect(m.retrieve(inputsFor(batch, t, 5))).toEqual([[3, 4], [0], []]);
     expect(new LastN({ n: 9 }, buildContext(4, 5, false)).retrieve(inputsFor(batch, t, 5))[0]).toEqual([0, 1, 2, 3, 4]);
-    expect(m.config).toEqual({ kind: 'last-n', n: 2, heads: 2, headDim: 2, useContext: true });
+    expect(m.config).toEqual({ kind: 'last-n', n: 2, heads: 2, headDim: 2, useContext: true, kernel: null });
     const g = gradNorms(m, batch, randomTable(2, 5, 4), 5, 4);
     for (const n of g.module) expect(n).toBeGreaterThan(0);
     expect(() => new LastN({ n: 0 }, buildContext(4, 5, false))).toThrow(/LastN: n must be ≥ 1, got 0/);

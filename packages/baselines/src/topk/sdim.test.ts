@@ -42,6 +42,25 @@ describe('Sdim', () => {
     m.dispose();
   });
 
+  it('hashes the item embeddings only: behaviour context in the fused rows does not change which behaviours collide', () => {
+    const m = new Sdim({ rounds: 8, hashBits: 3, outputDim: 5 }, buildContext(D, 3, false));
+    const t = tf.tensor2d(table, [N + 1, D]);
+    const out = tf.tidy(() => {
+      const inputs = inputsFor(handBatch({ histories: [[2, 1, 2]], targets: [4] }), t, N);
+      // Item 2's fused row points at the target (as a behaviour-context slot could make it); its item row does not.
+      const row = inputs.uniqueItemHost.indexOf(2);
+      const offset = new Float32Array(inputs.uniqueCount * D);
+      offset.set(target.map((x, c) => 3 * x - table[2 * D + c]!), row * D);
+      const fused = tf.add(inputs.uniqueEmbedding, tf.tensor2d(offset, [inputs.uniqueCount, D]));
+      return m.forward({ ...inputs, uniqueEmbedding: fused, historyEmbedding: () => inputs.gatherHistory(fused) }).interest.arraySync() as number[][];
+    });
+    const v = valuesOf(m, 1); // only item 1 collides, as without the offset
+    const norm = Math.hypot(...v);
+    v.forEach((x, o) => expect(out[0]![o]).toBeCloseTo(x / norm, 5));
+    t.dispose();
+    m.dispose();
+  });
+
   it("'count' averages the colliding values; 'none' keeps their sum", () => {
     const c = new Sdim({ normalize: 'count', rounds: 4, hashBits: 2 }, buildContext(D, 3, false));
     const s = new Sdim({ normalize: 'none', rounds: 4, hashBits: 2 }, buildContext(D, 3, false));

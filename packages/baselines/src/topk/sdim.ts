@@ -1,9 +1,11 @@
 import { createRng, tf, type Tensor, type Variable } from '@vql/runtime';
 import { takeWeight } from '@vql/model';
 import type { InterestBuildContext, InterestInputs, InterestModule, InterestModuleConfig, InterestOutput } from '@vql/model';
+import type { KernelConfig } from '@vql/temporal-kernel';
 import { denseVariable, embeddingsOf } from '../attention.js';
 import { boolOption, checkKnown, enumOption, intOption } from '../config.js';
 import { bucketOf, randomRotation } from '../simhash.js';
+import { TimeKernel } from '../time-kernel.js';
 import { realPositions } from './topk-base.js';
 
 export const SDIM_MAX_BITS_PER_ROUND = 16;
@@ -19,16 +21,25 @@ export interface SdimOptions {
   outputDim?: number;
   /** How a round's bucket sum is scaled before averaging: SDIM's 'l2' (default), 'count' (mean), 'none'. */
   normalize?: SdimNormalize;
-  /** Hash and project the fused item ⊕ context embeddings. Default true. */
+  /** Project the fused item ⊕ context embeddings into values (the hash always reads the item embedding). Default true. */
   useContext?: boolean;
+  /**
+   * Learned separable temporal kernel (`@vql/temporal-kernel` config, timeUnit 'seconds'): each
+   * colliding behaviour counts with weight κ(dt) in its bucket's sum (SDIM has no softmax to add
+   * log κ to; e^{log κ} is what that bias would do). Default null (off, as published).
+   */
+  kernel?: KernelConfig | null;
 }
 
 /**
- * SDIM: hash target and behaviours with m rounds of τ-bit SimHash (fixed seeded rotation); in each
- * round the behaviours that land in the target's bucket are summed (no softmax), the sum is
- * L2-normalised, and the m round vectors are averaged. Collision probability (1 − θ/π)^τ stands in for
- * attention. Only W_V (and the embeddings) train: the hashes have no gradient. A user's bucket sums
- * are target-independent, so serving keeps m·2^τ sums per user (see `SdimScorer`).
+ * SDIM: hash target and behaviours with m rounds of τ-bit SimHash (fixed seeded rotation) of their
+ * item embeddings; in each round the values of the behaviours that land in the target's bucket are
+ * summed (no softmax; weighted by κ(dt) with a kernel), the sum is L2-normalised, and the m round
+ * vectors are averaged. Collision probability (1 − θ/π)^τ stands in for attention. The hash reads
+ * the item embedding only: fused rows of a target and its own past behaviours differ in the
+ * behaviour-context slots. Only W_V, the kernel and the embeddings train: the hashes have no
+ * gradient. A user's bucket sums are target-independent, so serving keeps m·2^τ (·F with a kernel)
+ * sums per user (see `SdimScorer`).
  */
 export class Sdim implements InterestModule {
   static readonly kind = 'sdim';
@@ -40,12 +51,15 @@ export class Sdim implements InterestModule {
   readonly normalize: SdimNormalize;
   readonly useContext: boolean;
   readonly inputDim: number;
+  /** d: width of the item embeddings the hash reads. */
+  readonly hashDim: number;
+  readonly timeKernel: TimeKernel | null;
   private readonly wv: Variable; // [D, O]
-  private readonly rotation: Variable; // [D, m·τ], not trained
+  private readonly rotation: Variable; // [d, m·τ], not trained
 
   constructor(options: SdimOptions, context: InterestBuildContext) {
     const where = 'Sdim';
-    checkKnown(where, options as Record<string, unknown>, ['rounds', 'hashBits', 'outputDim', 'normalize', 'useContext']);
+    checkKnown(where, options as Record<string, unknown>, ['rounds', 'hashBits', 'outputDim', 'normalize', 'useContext', 'kernel']);
     this.rounds = intOption(where, 'rounds', options.rounds, 16, 1, SDIM_MAX_ROUNDS);
     this.hashBits = intOption(where, 'hashBits', options.hashBits, 3, 1, SDIM_MAX_BITS_PER_ROUND);
     this.useContext = boolOption(where, 'useContext', options.useContext, true);
@@ -55,7 +69,9 @@ export class Sdim implements InterestModule {
     const rng = createRng(context.seed);
     this.wv = denseVariable(rng, this.inputDim, this.outputDim);
     const bits = this.rounds * this.hashBits;
-    this.rotation = tf.variable(tf.tensor2d(randomRotation(rng.fork(), this.inputDim, bits), [this.inputDim, bits]), false);
+    this.hashDim = context.itemDim;
+    this.rotation = tf.variable(tf.tensor2d(randomRotation(rng.fork(), this.hashDim, bits), [this.hashDim, bits]), false);
+    this.timeKernel = TimeKernel.fromOption(where, options.kernel);
     this.config = {
       kind: this.kind,
       rounds: this.rounds,
@@ -63,6 +79,7 @@ export class Sdim implements InterestModule {
       outputDim: this.outputDim,
       normalize: this.normalize,
       useContext: this.useContext,
+      kernel: this.timeKernel?.jsonConfig() ?? null,
     };
   }
 
@@ -76,9 +93,9 @@ export class Sdim implements InterestModule {
     const m = this.rounds;
     const tau = this.hashBits;
     if (L === 0) return { interest: tf.zeros([B, this.outputDim]) };
-    const { target, unique } = embeddingsOf(inputs, this.useContext);
-    const tProj = tf.matMul(target, this.rotation).dataSync() as Float32Array; // [B, m·τ]
-    const uProj = tf.matMul(unique, this.rotation).dataSync() as Float32Array; // [U, m·τ]
+    const { unique } = embeddingsOf(inputs, this.useContext);
+    const tProj = tf.matMul(inputs.targetItemEmbedding, this.rotation).dataSync() as Float32Array; // [B, m·τ]
+    const uProj = tf.matMul(inputs.uniqueItemEmbedding, this.rotation).dataSync() as Float32Array; // [U, m·τ]
     const U = inputs.uniqueCount;
     const uBucket = new Int32Array(U * m);
     for (let u = 0; u < U; u++) for (let r = 0; r < m; r++) uBucket[u * m + r] = bucketOf(uProj, u, r, tau, m);
@@ -101,38 +118,50 @@ export class Sdim implements InterestModule {
       }
     }
     const values = inputs.gatherHistory(tf.matMul(unique, this.wv)); // [B, L, O]
-    let sums = tf.matMul(tf.tensor3d(collide, [B, m, L]), values); // [B, m, O]
+    let weights: Tensor = tf.tensor3d(collide, [B, m, L]);
+    if (this.timeKernel !== null) weights = tf.mul(weights, tf.reshape(tf.exp(this.timeKernel.logWeight(inputs.dt)), [B, 1, L]));
+    let sums = tf.matMul(weights, values); // [B, m, O]
     if (this.normalize === 'l2') {
       // eps only matters for empty buckets (exact zeros), whose gradient is zero anyway.
       sums = tf.div(sums, tf.sqrt(tf.add(tf.sum(tf.square(sums), -1, true), 1e-12)));
     } else if (this.normalize === 'count') {
-      const inv = counts.map((c) => (c > 0 ? 1 / c : 0));
-      sums = tf.mul(sums, tf.tensor3d(inv, [B, m, 1]));
+      if (this.timeKernel === null) {
+        const inv = counts.map((c) => (c > 0 ? 1 / c : 0));
+        sums = tf.mul(sums, tf.tensor3d(inv, [B, m, 1]));
+      } else {
+        // The κ-weighted mean; empty buckets (total 0) stay exact zeros.
+        const total = tf.sum(weights, -1, true); // [B, m, 1]
+        const empty = tf.tensor3d(counts.map((c) => (c > 0 ? 0 : 1)), [B, m, 1]);
+        sums = tf.div(sums, tf.add(total, empty));
+      }
     }
     return { interest: tf.mean(sums, 1) };
   }
 
-  /** Host copies of W_V [D·O] and the rotation [D·m·τ] (for the online scorer). */
+  /** Host copies of W_V [D·O] and the rotation [d·m·τ] (for the online scorer). */
   weightValues(): { wv: Float32Array; rotation: Float32Array } {
     return { wv: this.wv.dataSync() as Float32Array, rotation: this.rotation.dataSync() as Float32Array };
   }
 
   trainableVariables(): Variable[] {
-    return [this.wv];
+    return [this.wv, ...(this.timeKernel?.trainableVariables() ?? [])];
   }
 
   getWeights(): Record<string, Tensor> {
-    return { wv: this.wv, 'hash/rotation': this.rotation };
+    return { wv: this.wv, 'hash/rotation': this.rotation, ...(this.timeKernel?.weights() ?? {}) };
   }
 
   setWeights(weights: Record<string, Tensor>): void {
     const wv = takeWeight('Sdim', weights, 'wv', this.wv.shape);
     const rot = takeWeight('Sdim', weights, 'hash/rotation', this.rotation.shape);
+    const kernel = this.timeKernel?.checked('Sdim', weights);
     this.wv.assign(wv);
     this.rotation.assign(rot);
+    kernel?.();
   }
 
   dispose(): void {
     tf.dispose([this.wv, this.rotation]);
+    this.timeKernel?.dispose();
   }
 }

@@ -4,6 +4,7 @@ import type { InterestBuildContext, InterestInputs, InterestModuleConfig } from 
 import { denseVariable, embeddingsOf, emptySelection, fillSelection } from '../attention.js';
 import type { AttentionOptions } from '../attention.js';
 import { intOption, numberOption } from '../config.js';
+import { VqlBaselinesError } from '../errors.js';
 import { topKIndices } from '../top-k.js';
 import { TopKModule, realPositions } from './topk-base.js';
 import type { SelectResult } from './topk-base.js';
@@ -13,48 +14,65 @@ export interface SimSoftOptions extends AttentionOptions {
   k?: number;
   /** r: width of the retrieval projections W_a (target) and W_b (behaviours). Default 16. */
   retrievalDim?: number;
-  /** Weight of the retriever's distillation loss inside `auxLoss`. Default 1; 0 freezes the retriever. */
+  /** Hidden width of the search unit's auxiliary CTR head. Default 16. */
+  retrievalHidden?: number;
+  /** Weight of the search unit's auxiliary CTR loss inside `auxLoss`. Default 1; 0 freezes the retriever. */
   retrievalLossWeight?: number;
 }
 
 /**
- * SIM (soft search): the retriever scores every behaviour by an inner product in its own space,
- * s_i = (e_q W_a)·(e_i W_b), keeps the top k, and target attention (separate W_Q, W_K, W_V) runs on
- * them. The retriever trains on an auxiliary loss over all L: cross-entropy from the (stopped)
- * head-averaged attention distribution to softmax(s). SIM trains it with an auxiliary CTR tower
- * instead; labels are not part of `InterestInputs`, and distilling the attention asks the retriever
- * for exactly what top-k needs (the behaviours the attention would weight most).
+ * SIM (soft search): the general search unit scores every behaviour by an inner product in its
+ * own space, s_i = (e_q W_a)·(e_i W_b) (+ log κ(dt_i) with a kernel), keeps the top k, and target
+ * attention (separate W_Q, W_K, W_V) runs on them. As in the SIM paper, the search unit trains on
+ * its own auxiliary CTR task over all L: U = Σ_i softmax_i(s_i) e_i (softmax rather than SIM's raw
+ * r_i, so U does not grow with L), then an MLP on [U, e_q] and BCE against the batch's label.
  */
 export class SimSoft extends TopKModule {
   static readonly kind = 'sim-soft';
   readonly kind = SimSoft.kind;
   readonly retrievalDim: number;
+  readonly retrievalHidden: number;
   readonly retrievalLossWeight: number;
   private readonly wa: Variable; // [D, r]
   private readonly wb: Variable; // [D, r]
+  private readonly aux: { w1: Variable; b1: Variable; w2: Variable; b2: Variable }; // [2D, h], [h], [h, 1], [1]
 
   constructor(options: SimSoftOptions, context: InterestBuildContext) {
-    super('SimSoft', SimSoft.kind, options as Record<string, unknown>, context, ['retrievalDim', 'retrievalLossWeight']);
+    super('SimSoft', SimSoft.kind, options as Record<string, unknown>, context, ['retrievalDim', 'retrievalHidden', 'retrievalLossWeight']);
     this.retrievalDim = intOption('SimSoft', 'retrievalDim', options.retrievalDim, 16, 1, 4096);
+    this.retrievalHidden = intOption('SimSoft', 'retrievalHidden', options.retrievalHidden, 16, 1, 4096);
     this.retrievalLossWeight = numberOption('SimSoft', 'retrievalLossWeight', options.retrievalLossWeight, 1, 0);
-    this.wa = denseVariable(this.rng, this.shape.inputDim, this.retrievalDim);
-    this.wb = denseVariable(this.rng, this.shape.inputDim, this.retrievalDim);
-    this.extendConfig({ retrievalDim: this.retrievalDim, retrievalLossWeight: this.retrievalLossWeight });
+    const D = this.shape.inputDim;
+    this.wa = denseVariable(this.rng, D, this.retrievalDim);
+    this.wb = denseVariable(this.rng, D, this.retrievalDim);
+    this.aux = {
+      w1: denseVariable(this.rng, 2 * D, this.retrievalHidden),
+      b1: tf.variable(tf.zeros([this.retrievalHidden]), true),
+      w2: denseVariable(this.rng, this.retrievalHidden, 1),
+      b2: tf.variable(tf.zeros([1]), true),
+    };
+    this.extendConfig({ retrievalDim: this.retrievalDim, retrievalHidden: this.retrievalHidden, retrievalLossWeight: this.retrievalLossWeight });
   }
 
   static fromConfig(config: InterestModuleConfig, context: InterestBuildContext): SimSoft {
     return new SimSoft(config as SimSoftOptions, context);
   }
 
+  /** Search-unit scores [B, L] (padding included: callers mask it). */
+  private scores(inputs: InterestInputs, target: Tensor, unique: Tensor): Tensor {
+    const B = inputs.batchSize;
+    const L = inputs.maxLen;
+    const rq = tf.matMul(target, this.wa); // [B, r]
+    const ru = inputs.gatherHistory(tf.matMul(unique, this.wb)); // [B, L, r]
+    const s = tf.reshape(tf.matMul(ru, tf.reshape(rq, [B, this.retrievalDim, 1])), [B, L]);
+    return this.timeKernel === null ? s : tf.add(s, this.timeKernel.logWeight(inputs.dt));
+  }
+
   protected select(inputs: InterestInputs): SelectResult {
     const B = inputs.batchSize;
     const L = inputs.maxLen;
-    const { heads: H, headDim: dh } = this.shape;
-    const W = H * dh;
-    const { target, unique, bias } = embeddingsOf(inputs, this.shape.useContext);
-    const rq = tf.matMul(target, this.wa); // [B, r]
-    const ru = inputs.gatherHistory(tf.matMul(unique, this.wb)); // [B, L, r]
-    const scores = tf.reshape(tf.matMul(ru, tf.reshape(rq, [B, this.retrievalDim, 1])), [B, L]);
+    const { target, unique } = embeddingsOf(inputs, this.shape.useContext);
+    const scores = this.scores(inputs, target, unique);
     const s = scores.dataSync() as Float32Array;
     const k = Math.min(this.k, L);
     const sel = emptySelection(B, k);
@@ -67,51 +85,53 @@ export class SimSoft extends TopKModule {
       for (let j = 0; j < count; j++) chosen[j] = positions[picked[j]!]!;
       fillSelection(sel, inputs, b, chosen, count);
     }
-    const query = tf.matMul(target, this.proj.wq);
-    const uniqueKeys = tf.matMul(unique, this.proj.wk);
-    if (!inputs.training || this.retrievalLossWeight === 0) return { selection: sel, projected: { query, uniqueKeys } };
-    // Teacher: head-averaged softmax of the attention logits over every real behaviour (host, no gradient).
-    const q = query.dataSync() as Float32Array;
-    const keys = uniqueKeys.dataSync() as Float32Array;
-    const biasHost = bias === null ? null : (bias.dataSync() as Float32Array);
-    const teacher = new Float32Array(B * L);
-    const logits = new Float64Array(L);
-    for (let b = 0; b < B; b++) {
-      const n = realPositions(inputs, b, positions);
-      if (n === 0) continue;
-      for (let h = 0; h < H; h++) {
-        let max = -Infinity;
-        for (let i = 0; i < n; i++) {
-          const u = inputs.inverseHost[b * L + positions[i]!]!;
-          let dot = 0;
-          for (let c = h * dh; c < (h + 1) * dh; c++) dot += q[b * W + c]! * keys[u * W + c]!;
-          const z = dot / Math.sqrt(dh) + (biasHost === null ? 0 : biasHost[u]!);
-          logits[i] = z;
-          if (z > max) max = z;
-        }
-        let sum = 0;
-        for (let i = 0; i < n; i++) sum += (logits[i] = Math.exp(logits[i]! - max));
-        for (let i = 0; i < n; i++) teacher[b * L + positions[i]!] += logits[i]! / (sum * H);
-      }
+    if (!inputs.training || this.retrievalLossWeight === 0) return { selection: sel };
+    return { selection: sel, auxLoss: tf.mul(this.auxCtrLoss(inputs, scores, target), this.retrievalLossWeight) };
+  }
+
+  /** BCE of the search unit's own CTR head (softmax-pooled history ⊕ target → MLP) against the labels. */
+  auxCtrLoss(inputs: InterestInputs, scores: Tensor, target: Tensor): Tensor {
+    const B = inputs.batchSize;
+    const L = inputs.maxLen;
+    const label = inputs.host.label;
+    if (label === undefined || label.length !== B) {
+      throw new VqlBaselinesError(
+        'INVALID_BATCH',
+        `SimSoft: training needs the batch's labels (host.label [${B}]) for the search unit's auxiliary CTR loss; got ${label === undefined ? 'none' : label.length}.`,
+      );
     }
-    const masked = tf.add(scores, tf.mul(tf.sub(inputs.historyMask, 1), 1e9));
-    const crossEntropy = tf.neg(tf.sum(tf.mul(tf.tensor2d(teacher, [B, L]), tf.logSoftmax(masked))));
-    const auxLoss = tf.mul(crossEntropy, this.retrievalLossWeight / B);
-    return { selection: sel, auxLoss, projected: { query, uniqueKeys } };
+    const D = this.shape.inputDim;
+    const weights = tf.softmax(tf.add(scores, tf.mul(tf.sub(inputs.historyMask, 1), 1e9))); // [B, L]
+    const history = this.shape.useContext ? inputs.historyEmbedding() : inputs.gatherHistory(inputs.uniqueItemEmbedding); // [B, L, D]
+    let pooled = tf.reshape(tf.matMul(tf.reshape(weights, [B, 1, L]), history), [B, D]);
+    // Users without behaviours pool nothing (softmax over all-masked logits would be uniform over padding).
+    const has = Float32Array.from(inputs.host.historyLength, (n) => (n > 0 ? 1 : 0));
+    pooled = tf.mul(pooled, tf.tensor2d(has, [B, 1]));
+    const hidden = tf.relu(tf.add(tf.matMul(tf.concat([pooled, target], 1), this.aux.w1), this.aux.b1));
+    const logit = tf.reshape(tf.add(tf.matMul(hidden, this.aux.w2), this.aux.b2), [B]);
+    return tf.losses.sigmoidCrossEntropy(tf.tensor1d(label), logit);
+  }
+
+  private own(): Array<[string, Variable]> {
+    return [
+      ['retrieval/wa', this.wa],
+      ['retrieval/wb', this.wb],
+      ['retrieval/aux/w1', this.aux.w1],
+      ['retrieval/aux/b1', this.aux.b1],
+      ['retrieval/aux/w2', this.aux.w2],
+      ['retrieval/aux/b2', this.aux.b2],
+    ];
   }
 
   protected override extraVariables(): Variable[] {
-    return [this.wa, this.wb];
+    return this.own().map(([, v]) => v);
   }
 
   protected override extraWeights(): Record<string, Tensor> {
-    return { 'retrieval/wa': this.wa, 'retrieval/wb': this.wb };
+    return Object.fromEntries(this.own());
   }
 
   protected override checkedExtraWeights(weights: Record<string, Tensor>): Array<[Variable, Tensor]> {
-    return [
-      [this.wa, takeWeight('SimSoft', weights, 'retrieval/wa', this.wa.shape)],
-      [this.wb, takeWeight('SimSoft', weights, 'retrieval/wb', this.wb.shape)],
-    ];
+    return this.own().map(([name, v]) => [v, takeWeight('SimSoft', weights, name, v.shape)]);
   }
 }

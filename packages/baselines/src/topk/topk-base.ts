@@ -3,6 +3,7 @@ import type { InterestBuildContext, InterestInputs, InterestModule, InterestModu
 import { ATTENTION_OPTIONS, Projections, attendSelection, resolveHeads } from '../attention.js';
 import type { HeadShape, Selection } from '../attention.js';
 import { checkKnown, intOption } from '../config.js';
+import { TimeKernel } from '../time-kernel.js';
 
 /** What a search unit returns; `projected` lets the attention reuse a query / keys it computed. */
 export interface SelectResult {
@@ -37,6 +38,8 @@ export abstract class TopKModule implements InterestModule {
   readonly shape: HeadShape;
   protected readonly proj: Projections;
   protected readonly rng: Rng;
+  /** The temporal kernel (log κ(dt) on the attention logits), or null. */
+  readonly timeKernel: TimeKernel | null;
 
   protected constructor(
     protected readonly where: string,
@@ -53,12 +56,14 @@ export abstract class TopKModule implements InterestModule {
     this.outputDim = this.shape.heads * this.shape.headDim;
     this.rng = createRng(context.seed);
     this.proj = new Projections(this.rng, this.shape);
+    this.timeKernel = TimeKernel.fromOption(where, config['kernel']);
     this.config = {
       kind,
       [kName]: this.k,
       heads: this.shape.heads,
       headDim: this.shape.headDim,
       useContext: this.shape.useContext,
+      kernel: this.timeKernel?.jsonConfig() ?? null,
     };
   }
 
@@ -71,20 +76,27 @@ export abstract class TopKModule implements InterestModule {
   protected abstract select(inputs: InterestInputs): SelectResult;
 
   /**
-   * The history positions the search unit picks for each row (ascending), without the attention:
-   * for tests and retrieval analyses (e.g. recall of the oracle's important behaviours).
+   * The history positions the search unit picks for each row (ascending; for per-head selections
+   * the union over heads), without the attention: for tests and retrieval analyses.
    */
   retrieve(inputs: InterestInputs): number[][] {
-    if (inputs.maxLen === 0) return Array.from({ length: inputs.batchSize }, () => []);
+    return this.retrieveSets(inputs).map((sets) => [...new Set(sets.flat())].sort((x, y) => x - y));
+  }
+
+  /** Positions picked per row and per selection set ([b][s]: one set, or one per head for TWIN), ascending. */
+  retrieveSets(inputs: InterestInputs): number[][][] {
+    if (inputs.maxLen === 0) return Array.from({ length: inputs.batchSize }, () => [[]]);
     let selection: Selection | null = null;
     tf.tidy(() => {
       selection = this.select(inputs).selection;
     });
     const sel = selection as unknown as Selection;
     return Array.from({ length: inputs.batchSize }, (_, b) =>
-      Array.from(sel.positions.subarray(b * sel.k, (b + 1) * sel.k))
-        .filter((p) => p >= 0)
-        .sort((x, y) => x - y),
+      Array.from({ length: sel.sets }, (_, s) =>
+        Array.from(sel.positions.subarray((b * sel.sets + s) * sel.k, (b * sel.sets + s + 1) * sel.k))
+          .filter((p) => p >= 0)
+          .sort((x, y) => x - y),
+      ),
     );
   }
 
@@ -92,7 +104,7 @@ export abstract class TopKModule implements InterestModule {
     const B = inputs.batchSize;
     if (inputs.maxLen === 0) return { interest: tf.zeros([B, this.outputDim]) };
     const { selection, auxLoss, projected } = this.select(inputs);
-    const interest = attendSelection(inputs, this.proj, selection, projected ?? null);
+    const interest = attendSelection(inputs, this.proj, selection, this.timeKernel, projected ?? null);
     return auxLoss === undefined ? { interest } : { interest, auxLoss };
   }
 
@@ -110,16 +122,18 @@ export abstract class TopKModule implements InterestModule {
   }
 
   trainableVariables(): Variable[] {
-    return [...this.proj.variables(), ...this.extraVariables()];
+    return [...this.proj.variables(), ...this.extraVariables(), ...(this.timeKernel?.trainableVariables() ?? [])];
   }
 
   getWeights(): Record<string, Tensor> {
-    return { ...this.proj.weights(), ...this.extraWeights() };
+    return { ...this.proj.weights(), ...this.extraWeights(), ...(this.timeKernel?.weights() ?? {}) };
   }
 
   setWeights(weights: Record<string, Tensor>): void {
     const all = [...this.proj.checked(this.where, weights), ...this.checkedExtraWeights(weights)];
+    const kernel = this.timeKernel?.checked(this.where, weights);
     for (const [v, t] of all) v.assign(t);
+    kernel?.();
   }
 
   /** Host copies of W_Q, W_K, W_V (for the online scorers). */
@@ -134,6 +148,7 @@ export abstract class TopKModule implements InterestModule {
   dispose(): void {
     this.proj.dispose();
     tf.dispose(this.extraVariables());
+    this.timeKernel?.dispose();
   }
 }
 

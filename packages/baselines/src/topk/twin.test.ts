@@ -38,6 +38,33 @@ describe('Twin', () => {
     m.dispose();
   });
 
+  it('each head retrieves its own top k from its own scores (per-head, as FuxiCTR), and attends over those', () => {
+    // W_Q = W_K = W_V = I, 2 heads of width 2: head 0 reads dims 0–1, head 1 dims 2–3. Items 1–3 are
+    // strong on head 0, items 4–6 (weaker) on head 1: head-averaged scores would pick 1–3 for both heads.
+    const d = 4;
+    const rows: number[][] = [[], [3, 0, 0, 0], [2.5, 0, 0, 0], [2, 0, 0, 0], [0, 0, 1.5, 0], [0, 0, 1.2, 0], [0, 0, 1, 0], [1, 0, 1, 0]];
+    const tab = new Float32Array(rows.length * d);
+    rows.forEach((r, i) => r.length > 0 && tab.set(r, i * d));
+    const m = new Twin({ k: 3, heads: 2, headDim: 2 }, buildContext(d, 6, false));
+    m.setWeights({ wq: eye, wk: eye, wv: eye });
+    const t = tf.tensor2d(tab, [rows.length, d]);
+    const b = handBatch({ histories: [[4, 1, 5, 2, 6, 3]], targets: [7] });
+    expect(m.retrieveSets(inputsFor(b, t, 7))).toEqual([[[1, 3, 5], [0, 2, 4]]]); // head 0: items 1–3; head 1: items 4–6
+    expect(m.retrieve(inputsFor(b, t, 7))).toEqual([[0, 1, 2, 3, 4, 5]]); // the union
+    const out = tf.tidy(() => m.forward(inputsFor(b, t, 7)).interest.arraySync() as number[][])[0]!;
+    const headOut = (items: number[], c0: number): number[] => {
+      const z = items.map((i) => (rows[i]![c0]! * rows[7]![c0]! + rows[i]![c0 + 1]! * rows[7]![c0 + 1]!) / Math.SQRT2);
+      const w = z.map(Math.exp);
+      const sum = w.reduce((p, q) => p + q, 0);
+      return [c0, c0 + 1].map((c) => items.reduce((s, i, j) => s + (w[j]! / sum) * rows[i]![c]!, 0));
+    };
+    const expected = [...headOut([1, 2, 3], 0), ...headOut([4, 5, 6], 2)];
+    expected.forEach((x, c) => expect(out[c]).toBeCloseTo(x, 5));
+    expect(out[2]).toBeGreaterThan(1); // head 1 saw items 4–6 (one top-k from averaged scores gives it 0)
+    t.dispose();
+    m.dispose();
+  });
+
   it('k > L takes every behaviour; gradients reach the projections and the embeddings', () => {
     const m = new Twin({ k: 50 }, buildContext(D, 6, false));
     const t = tf.tensor2d(table, [N + 1, D]);

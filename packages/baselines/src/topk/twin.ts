@@ -12,10 +12,11 @@ export interface TwinOptions extends AttentionOptions {
 }
 
 /**
- * TWIN: the search unit scores every behaviour with the exact search unit's own attention logits
- * (mean over heads of q^h·k^h/√dh, plus the context bias) and keeps the top k; the same weights then
- * attend over those k. Retrieval and attention stay consistent because they share parameters, and
- * the retrieval improves as the attention trains (selection itself has no gradient).
+ * TWIN: each head's search unit scores every behaviour with that head's own attention logit
+ * (q^h·k^h/√dh, plus the context bias and, with a kernel, log κ(dt)) and keeps its own top k, as
+ * FuxiCTR's TWIN does; head h then attends over its k picks with the same weights. Retrieval and
+ * attention stay consistent because they share parameters, and the retrieval improves as the
+ * attention trains (selection itself has no gradient).
  */
 export class Twin extends TopKModule {
   static readonly kind = 'twin';
@@ -41,23 +42,27 @@ export class Twin extends TopKModule {
     const q = query.dataSync() as Float32Array;
     const keys = uniqueKeys.dataSync() as Float32Array;
     const biasHost = bias === null ? null : (bias.dataSync() as Float32Array);
-    const scale = 1 / (H * Math.sqrt(dh));
+    const logK = this.timeKernel === null ? null : this.timeKernel.logWeightHost(Float32Array.from(inputs.dtHost));
+    const scale = 1 / Math.sqrt(dh);
     const k = Math.min(this.k, L);
-    const sel = emptySelection(B, k);
+    const sel = emptySelection(B, k, H);
     const positions = new Int32Array(L);
     const picked = new Int32Array(k);
     const chosen = new Int32Array(k);
     for (let b = 0; b < B; b++) {
       const n = realPositions(inputs, b, positions);
-      const qo = b * W;
-      const count = topKIndices(n, k, (i) => {
-        const u = inputs.inverseHost[b * L + positions[i]!]!;
-        let s = 0;
-        for (let c = 0; c < W; c++) s += q[qo + c]! * keys[u * W + c]!;
-        return s * scale + (biasHost === null ? 0 : biasHost[u]!);
-      }, picked);
-      for (let j = 0; j < count; j++) chosen[j] = positions[picked[j]!]!;
-      fillSelection(sel, inputs, b, chosen, count);
+      for (let h = 0; h < H; h++) {
+        const qo = b * W + h * dh;
+        const count = topKIndices(n, k, (i) => {
+          const p = b * L + positions[i]!;
+          const u = inputs.inverseHost[p]!;
+          let s = 0;
+          for (let c = 0; c < dh; c++) s += q[qo + c]! * keys[u * W + h * dh + c]!;
+          return s * scale + (biasHost === null ? 0 : biasHost[u]!) + (logK === null ? 0 : logK[p]!);
+        }, picked);
+        for (let j = 0; j < count; j++) chosen[j] = positions[picked[j]!]!;
+        fillSelection(sel, inputs, b, chosen, count, h);
+      }
     }
     return { selection: sel, projected: { query, uniqueKeys } };
   }
