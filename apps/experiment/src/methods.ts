@@ -38,24 +38,26 @@ export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: Pr
       break;
     case 'sim-hard':
       if (data.categoryFeature === null) throw new Error(`sim-hard needs an item category feature; dataset ${data.name} has none`);
-      interest = { kind: 'sim-hard', heads: spec.heads, k: m.topK, categoryFeature: data.categoryFeature };
+      // Every baseline gets time: the same learned kernel as VQL (log κ(dt) on its attention logits;
+      // κ(dt) weights SDIM's bucket sums), or the compression methods' time-bucket embeddings.
+      interest = { kind: 'sim-hard', ...attention, k: m.topK, categoryFeature: data.categoryFeature };
       break;
     case 'sim-soft':
     case 'twin':
-      interest = { kind: spec.method, heads: spec.heads, k: m.topK };
+      interest = { kind: spec.method, ...attention, k: m.topK };
       break;
     case 'eta':
-      interest = { kind: 'eta', heads: spec.heads, k: m.topK, hashBits: 64 };
+      interest = { kind: 'eta', ...attention, k: m.topK, hashBits: 64 };
       break;
     case 'sdim':
-      interest = { kind: 'sdim', rounds: 16, hashBits: 3 };
+      interest = { kind: 'sdim', rounds: 16, hashBits: 3, kernel: attention.kernel };
       break;
     case 'slot-compression':
-      interest = { kind: 'slot-compression', heads: spec.heads, slots: m.slots, maxLen: spec.L };
+      interest = { kind: 'slot-compression', heads: spec.heads, slots: m.slots, maxLen: spec.L, useTime: true };
       break;
     case 'multi-interest':
       // Pooling width d_a = d (ComiRec-SA uses 4d): 4× cheaper, it keeps `quick` within its budget.
-      interest = { kind: 'multi-interest', heads: spec.heads, interests: m.slots, attentionDim: m.embeddingDim };
+      interest = { kind: 'multi-interest', heads: spec.heads, interests: m.slots, attentionDim: m.embeddingDim, useTime: true };
       break;
     case 'oracle':
       throw new Error('the oracle is not a trainable model');
