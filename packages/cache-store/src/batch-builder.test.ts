@@ -110,6 +110,41 @@ describe('buildAllCaches', () => {
     }
   });
 
+  it('resume verifies every blob: junk and damaged bodies are reported and rebuilt, not counted as built', async () => {
+    const table = makeTable(4);
+    const store = new MemoryCacheStore();
+    const first = await buildAllCaches({ modelDir: dir, table, store, workers: 1, chunkUsers: 8, progress: false });
+    expect(first.built).toBe(USERS - 1);
+    expect(first.corrupt).toEqual([]);
+    const blobs = (store as unknown as { blobs: Map<string, Uint8Array> }).blobs;
+    const good = (await store.getBlob('5'))!;
+    const damaged = good.slice();
+    damaged[good.length - 30]! ^= 0x40; // header intact: scan still lists it under this fingerprint
+    blobs.set('5', damaged);
+    blobs.set('3', Buffer.from('junk value'));
+    blobs.set('not-a-user', Buffer.from('more junk'));
+    const again = await buildAllCaches({ modelDir: dir, table, store, workers: 1, chunkUsers: 8, progress: false });
+    expect(again.built).toBe(2);
+    expect(again.skipped).toBe(USERS - 3);
+    expect(again.corrupt.map((c) => c.user).sort()).toEqual(['3', '5', 'not-a-user']);
+    expect(again.corrupt.find((c) => c.user === '5')!.reason).toMatch(/checksum mismatch/);
+    expect(again.corrupt.find((c) => c.user === '3')!.reason).toMatch(/not a VQL cache/);
+    expect(Buffer.from((await store.getBlob('5'))!).equals(Buffer.from(good))).toBe(true); // repaired
+    expect((await store.get('3'))!.eventCount).toBe(table.userOffsets[4]! - table.userOffsets[3]!);
+  });
+
+  it('a user with an impossible event time is reported and skipped; the others are built', async () => {
+    const table = makeTable(5);
+    const a = table.userOffsets[2]!;
+    table.time[a] = table.time[a]! * 1000; // user 2's first event in milliseconds
+    const store = new MemoryCacheStore();
+    const report = await buildAllCaches({ modelDir: dir, table, store, workers: 1, chunkUsers: 8, progress: false });
+    expect(report.failed).toEqual([{ user: '2', reason: expect.stringMatching(/history\.times\[0\] \(event 0\) has time .* It looks like milliseconds/) }]);
+    expect(report.built).toBe(USERS - 2);
+    expect(await store.get('2')).toBeUndefined();
+    await expect(buildAllCaches({ modelDir: dir, table, store, workers: 1, progress: false, worker: 2 } as never)).rejects.toThrow(/unknown option "worker" \(did you mean "workers"\?\)/);
+  });
+
   it('a model directory that does not exist fails with the path in the message', async () => {
     await expect(buildAllCaches({ modelDir: join(dir, 'missing'), table: makeTable(2), store: new MemoryCacheStore(), workers: 1, progress: false })).rejects.toThrow(
       /missing/,

@@ -63,6 +63,8 @@ describe('cache codec', () => {
     expect(() => decodeCache(Buffer.from('hello world, not a cache'))).toThrow(/missing 'VQLC' magic/);
     const v3 = blob.slice();
     v3[4] = 3;
+    expect(() => decodeCache(v3)).toThrow(CorruptCacheError); // a damaged version byte fails the checksum
+    new DataView(v3.buffer).setUint32(v3.length - 4, crc32(v3.subarray(0, v3.length - 4)), true); // an intact future blob
     expect(() => decodeCache(v3)).toThrow(expect.objectContaining({ code: 'FORMAT_VERSION_MISMATCH' }));
     expect(() => decodeCache(v3)).toThrow(/version 3, this build reads versions 1 and 2/);
   });

@@ -173,19 +173,13 @@ export function readCacheHeader(blob: Uint8Array, label = 'blob'): CacheHeader {
 }
 
 /**
- * Decodes a blob from `encodeCache`. Checks magic, format version, length and CRC-32 before
- * reading any number: a damaged blob is a `CorruptCacheError`, never garbage scores.
+ * Decodes a blob from `encodeCache`. Checks magic, CRC-32, format version and length before
+ * reading any number: a damaged blob (any byte, the version's included) is a `CorruptCacheError`,
+ * never garbage scores; an intact blob of an unknown version is `FORMAT_VERSION_MISMATCH`.
  */
 export function decodeCache(blob: Uint8Array, label = 'blob'): UserCache {
   const bytes = asBytes('decodeCache', blob);
   const header = readCacheHeader(bytes, label);
-  if (!READABLE_VERSIONS.includes(header.formatVersion)) {
-    throw new VqlCacheStoreError(
-      'FORMAT_VERSION_MISMATCH',
-      `${label}: cache format version ${header.formatVersion}, this build reads versions ${READABLE_VERSIONS.join(' and ')}; rebuild the cache.`,
-    );
-  }
-  const withIds = header.formatVersion >= 2;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (what: string): never => {
     throw new CorruptCacheError(`${label}: truncated or corrupt (${what}; ${bytes.length} bytes).`);
@@ -195,6 +189,13 @@ export function decodeCache(blob: Uint8Array, label = 'blob'): UserCache {
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) {
     throw new CorruptCacheError(`${label}: checksum mismatch (${bytes.length} bytes): the blob is truncated or damaged.`);
   }
+  if (!READABLE_VERSIONS.includes(header.formatVersion)) {
+    throw new VqlCacheStoreError(
+      'FORMAT_VERSION_MISMATCH',
+      `${label}: cache format version ${header.formatVersion}, this build reads versions ${READABLE_VERSIONS.join(' and ')}; rebuild the cache.`,
+    );
+  }
+  const withIds = header.formatVersion >= 2;
   let o = 8 + header.fingerprint.length;
   if (bytes.length < o + 8) fail('header');
   const G = view.getUint16(o, true);

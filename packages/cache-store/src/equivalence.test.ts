@@ -2,7 +2,7 @@
 // pass (`CtrModel.predict` over the raw history) for random models and histories.
 import { CtrModel } from '@vql/model';
 import type { CtrBatchLike, CtrModelConfig } from '@vql/model';
-import { createRng, initBackend } from '@vql/runtime';
+import { createRng, initBackend, tf } from '@vql/runtime';
 import { CtrCacheModel } from './cache-model.js';
 import type { UserHistory } from './cache-model.js';
 import { decodeCache, encodeCache } from './codec.js';
@@ -116,6 +116,101 @@ describe('cached scores equal the model forward pass', () => {
       }
     });
   }
+
+  // Issue 16, case 2: plain query factors β·e^{−λΔ} all underflow once λ_min·Δ > ~745, and the
+  // cache scored an empty history where predict's log-sum-exp still gave a proper softmax.
+  it('cache == predict at +1 s, +30 d, +10 y and +1000 y after the last event', () => {
+    const interest = { kind: 'vql', heads: 4, groups: 2, headDim: 6, codebookSizes: [8, 32], quantizer: { init: 'random' } } as unknown as CtrModelConfig['interest'];
+    const model = new CtrModel(modelConfig(11, interest));
+    try {
+      const history = randomHistory(300, 12, NOW);
+      const last = history.times[history.times.length - 1]!;
+      const candidates = Int32Array.of(5, 50, 150, 350);
+      const YEAR = 365.25 * 86400;
+      for (const gap of [1, 30 * 86400, 10 * YEAR, 1000 * YEAR]) {
+        const tq = last + gap;
+        // The server clock is the request time: a user returning after that long.
+        const cm = new CtrCacheModel(model, { timeBounds: { now: () => tq } });
+        try {
+          const cache = buildUserCache(cm, history);
+          const expected = model.predict(batchFor(history, candidates, tq));
+          const got = new CachedScorer(cm).score(cache, { items: candidates, time: tq, context: { cat: Int32Array.from(candidates, itemCategory) } });
+          // float32 dt in predict spaces epoch-scale gaps by up to ~2 ks at +1000 y: 1e-4.
+          expect(maxAbsDiff(got, expected)).toBeLessThan(gap > 100 * YEAR ? 1e-4 : 1e-5);
+          // ... and it is not the empty-history score the old factors gave.
+          const empty = new CachedScorer(cm).score(undefined, { items: candidates, time: tq, context: { cat: Int32Array.from(candidates, itemCategory) } });
+          expect(maxAbsDiff(got, empty)).toBeGreaterThan(1e-3);
+        } finally {
+          cm.dispose();
+        }
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  // Issue 16, case 3: W_K, W_V and the quantizer used to be read live, so a model that trained on
+  // produced caches with the old fingerprint and new codes.
+  it('CtrCacheModel is a full snapshot: changing the wrapped model afterwards changes nothing it produces', () => {
+    const interest = { kind: 'vql', heads: 4, groups: 2, headDim: 6, codebookSizes: [8, 32], quantizer: { init: 'random' } } as unknown as CtrModelConfig['interest'];
+    const model = new CtrModel(modelConfig(13, interest));
+    const cm = new CtrCacheModel(model);
+    try {
+      const history = randomHistory(200, 14, NOW);
+      const candidates = Int32Array.of(1, 2, 3);
+      const req = { items: candidates, time: NOW, context: { cat: Int32Array.from(candidates, itemCategory) } };
+      const fingerprint = model.fingerprint();
+      const encoded = cm.encodeEvents(history);
+      const before = model.predict(batchFor(history, candidates, NOW));
+      // "Train on": every weight of the wrapped model moves.
+      tf.tidy(() => {
+        const moved: Record<string, tf.Tensor> = {};
+        for (const [name, w] of Object.entries(model.getWeights())) moved[name] = tf.add(tf.mul(w, 1.5), 0.01);
+        model.setWeights(moved);
+      });
+      expect(model.fingerprint()).not.toBe(fingerprint);
+      expect(cm.fingerprint).toBe(fingerprint);
+      const again = cm.encodeEvents(history);
+      expect(Array.from(again.codes)).toEqual(Array.from(encoded.codes));
+      expect(maxAbsDiff(again.values, encoded.values)).toBe(0);
+      expect(maxAbsDiff(again.weights!, encoded.weights!)).toBe(0);
+      const scorer = new CachedScorer(cm);
+      expect(maxAbsDiff(scorer.score(buildUserCache(cm, history), req), before)).toBeLessThan(1e-5);
+      expect(cm.model).not.toBe(model);
+      expect(cm.model.fingerprint()).toBe(fingerprint);
+    } finally {
+      cm.dispose();
+      model.dispose();
+    }
+  });
+
+  it('times are checked at build, append and score (naming the event), and ids make appends idempotent', () => {
+    const interest = { kind: 'vql', heads: 2, groups: 1, headDim: 4, codebookSizes: [8], quantizer: { init: 'random' } } as unknown as CtrModelConfig['interest'];
+    const model = new CtrModel(modelConfig(15, interest));
+    const cm = new CtrCacheModel(model, { timeBounds: { now: () => NOW } });
+    try {
+      const history = { ...randomHistory(50, 16, NOW), ids: Array.from({ length: 50 }, (_, i) => `ev-${i}`) };
+      const cache = buildUserCache(cm, history);
+      const one = (t: number, id: string): UserHistory => ({ items: Int32Array.of(7), times: Float64Array.of(t), context: { cat: Int32Array.of(itemCategory(7)), play: Float32Array.of(0.5) }, ids: [id] });
+      expect(() => appendEvents(cache, one(NOW * 1000, 'ms'), cm)).toThrow(/history\.times\[0\] \(event 0, id "ms"\) has time 1750000000000 .*looks like milliseconds/);
+      expect(() => buildUserCache(cm, one(4.1e9, 'y2100'))).toThrow(/more than 300 s/);
+      const req = { items: Int32Array.of(1), time: NOW * 1000, context: { cat: Int32Array.of(itemCategory(1)) } };
+      expect(() => new CachedScorer(cm).score(cache, req)).toThrow(/the request \(candidates\.time\) has time 1750000000000 .*nothing was scored\. It looks like milliseconds/);
+      const r1 = appendEvents(cache, one(NOW - 5, 'ev-50'), cm);
+      const r2 = appendEvents(cache, one(NOW - 5, 'ev-50'), cm);
+      expect([r1.applied, r2.applied, r2.duplicates]).toEqual([1, 0, ['ev-50']]);
+      expect(cache.eventCount).toBe(51);
+      expect(appendEvents(cache, one(NOW - 5, 'ev-3'), cm).duplicates).toEqual(['ev-3']); // applied at build
+      expect(() => appendEvents(cache, one(NOW - 4, 'x'), cm, { futureEvents: 'bogus' as never })).toThrow(/options\.futureEvents must be 'reanchor' or 'refuse', got "bogus"/);
+      expect(() => appendEvents(cache, one(NOW - 4, 'x'), cm, { futureEvent: 'refuse' } as never)).toThrow(/unknown option "futureEvent"/);
+      expect(() => buildUserCache(cm, history, { anchr: NOW } as never)).toThrow(/buildUserCache: options: unknown option "anchr" \(did you mean "anchor"\?\)/);
+      expect(() => new CtrCacheModel(model, { ignoreHistorywindow: true } as never)).toThrow(/unknown option "ignoreHistorywindow" \(did you mean "ignoreHistoryWindow"\?\)/);
+      expect(cache.eventCount).toBe(51);
+    } finally {
+      cm.dispose();
+      model.dispose();
+    }
+  });
 
   it('no cache scores as an empty history; a cache of another model is refused', () => {
     const interest = { kind: 'vql', heads: 4, groups: 2, headDim: 4, codebookSizes: [4, 8], quantizer: { init: 'random' } } as unknown as CtrModelConfig['interest'];

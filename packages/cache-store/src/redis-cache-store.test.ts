@@ -32,10 +32,75 @@ describe('RedisCacheStore faults', () => {
   const FP = 'd'.repeat(64);
   const TARGET = { fingerprint: FP, layout: LAYOUT, kernel: KERNEL };
 
-  it('an unreachable server is STORE_UNAVAILABLE naming the url', async () => {
-    await expect(RedisCacheStore.connect({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 500 })).rejects.toThrow(
-      /Redis at redis:\/\/127\.0\.0\.1:1 is unavailable/,
+  // Every rejection in this block must be one we await: ioredis errors used to escape as
+  // unhandled rejections or emitter errors.
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeAll(() => process.on('unhandledRejection', onUnhandled));
+  afterAll(async () => {
+    await new Promise((r) => setTimeout(r, 300)); // let late ioredis callbacks fire
+    process.off('unhandledRejection', onUnhandled);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('an unreachable server is STORE_UNAVAILABLE naming the url and the cause', async () => {
+    const refused = RedisCacheStore.connect({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 500 });
+    await expect(refused).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:1 is unavailable: .*ECONNREFUSED/);
+    await expect(refused).rejects.toThrow(expect.objectContaining({ code: 'STORE_UNAVAILABLE' }));
+    await expect(RedisCacheStore.connect({ url: 'redis://no-such-host.invalid:6379', connectTimeoutMs: 1500 })).rejects.toThrow(
+      /no-such-host\.invalid.* is unavailable: .*(ENOTFOUND|EAI_AGAIN)/,
     );
+  });
+
+  it('the URL database index is honoured; a refused or malformed index is a clear error', async () => {
+    const db3 = await RedisCacheStore.connect({ url: `${server.url}/3`, keyPrefix: 'dbtest:' });
+    try {
+      expect(db3.db).toBe(3);
+      await db3.put('u', buildFromEncoded(FP, LAYOUT, randomEvents(LAYOUT, 5, 16), KERNEL));
+      const raw = new Redis(server.url);
+      try {
+        expect(await raw.exists('dbtest:c:u')).toBe(0); // not in database 0
+        await raw.select(3);
+        expect(await raw.exists('dbtest:c:u')).toBe(1);
+      } finally {
+        await raw.quit();
+      }
+      expect((await db3.get('u'))!.eventCount).toBe(5);
+    } finally {
+      await db3.close();
+    }
+    await expect(RedisCacheStore.connect({ url: `${server.url}/99` })).rejects.toThrow(
+      /selects database 99, which the server refuses \(ERR DB index is out of range/,
+    );
+    await expect(RedisCacheStore.connect({ url: `${server.url}/99` })).rejects.toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    await expect(RedisCacheStore.connect({ url: `${server.url}/abc` })).rejects.toThrow(/database index "abc" in its path, which is not a non-negative integer/);
+    await expect(RedisCacheStore.connect({ url: `${server.url}/1?db=2` })).rejects.toThrow(/has a query or fragment/);
+    await expect(RedisCacheStore.connect({ url: 'http://127.0.0.1:6379' })).rejects.toThrow(/has protocol "http:"/);
+    await expect(RedisCacheStore.connect({ url: 'redis://:secret@127.0.0.1:1', connectTimeoutMs: 300 })).rejects.toThrow(/redis:\/\/:\*\*\*@127\.0\.0\.1:1 is unavailable/);
+    await expect(RedisCacheStore.connect({ url: server.url, keyprefix: 'x' } as never)).rejects.toThrow(/unknown option "keyprefix" \(did you mean "keyPrefix"\?\)/);
+  });
+
+  it('an append retried after an outage is not applied twice', async () => {
+    const store = await RedisCacheStore.connect({ url: server.url, keyPrefix: 'retry:' });
+    try {
+      const batch = { ...randomEvents(LAYOUT, 30, 17), ids: Array.from({ length: 30 }, (_, i) => 1000 + i) };
+      await store.append('u', batch, TARGET); // acknowledged... or, from the caller's side, maybe not
+      await server.kill9();
+      await expect(store.append('u', batch, TARGET)).rejects.toThrow(/is unavailable \(.*(ECONNREFUSED|ECONNRESET|connection (reconnecting|connecting|close|end))/);
+      await server.launch();
+      let again: Awaited<ReturnType<typeof store.append>> | undefined;
+      for (let i = 0; i < 50 && again === undefined; i++) {
+        again = await store.append('u', batch, TARGET).catch(async () => {
+          await new Promise((r) => setTimeout(r, 100)); // reconnecting
+          return undefined;
+        });
+      }
+      expect(again!.applied).toBe(0);
+      expect(again!.duplicates).toHaveLength(30);
+      expect((await store.get('u'))!.eventCount).toBe(30);
+    } finally {
+      await store.close();
+    }
   });
 
   it('acknowledged writes survive kill -9 and restart (appendfsync always); commands during the outage fail clearly', async () => {

@@ -204,7 +204,9 @@ export class RedisCacheStore implements CacheStore {
   /** The error's message plus the last connection error when that says more (the OS cause). */
   private describe(error: Error): string {
     const last = this.lastError;
-    if (last === undefined || last === error || error.message.includes(last.message)) return error.message;
+    // No OS error yet (the server just went away): the connection state is the cause we know.
+    if (last === undefined) return this.client.status === 'ready' ? error.message : `${error.message}; connection ${this.client.status}, no socket error seen yet`;
+    if (last === error || error.message.includes(last.message)) return error.message;
     const code = (last as NodeJS.ErrnoException).code;
     return `${error.message} (cause: ${last.message}${code !== undefined && !last.message.includes(code) ? `, ${code}` : ''})`;
   }

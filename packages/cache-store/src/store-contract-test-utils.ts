@@ -125,6 +125,71 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       await expect(store.append('short', randomEvents(LAYOUT, 1, 10), TARGET)).rejects.toThrow(CorruptCacheError);
     });
 
+    it('a retried append is a no-op that says so; only new ids of a batch are applied', async () => {
+      const events = randomEvents(LAYOUT, 60, 13);
+      const withIds = (from: number, to: number, ids: Array<string | number>) => ({ ...sliceEvents(LAYOUT, events, from, to), ids });
+      const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+      const first = await store.append('idem', withIds(0, 40, range(0, 40)), TARGET);
+      expect([first.applied, first.duplicates, first.stale]).toEqual([40, [], []]);
+      const blob = Buffer.from((await store.getBlob('idem'))!);
+      // The same append again (a client retrying after a timeout that had in fact been applied):
+      const retry = await store.append('idem', withIds(0, 40, range(0, 40)), TARGET);
+      expect(retry.applied).toBe(0);
+      expect(retry.duplicates).toEqual(range(0, 40));
+      expect(retry.cache.eventCount).toBe(40);
+      expect(Buffer.from((await store.getBlob('idem'))!).equals(blob)).toBe(true); // nothing written
+      // Overlapping redelivery: ids 30..59, of which 30..39 were applied.
+      const overlap = await store.append('idem', withIds(30, 60, range(30, 60)), TARGET);
+      expect(overlap.applied).toBe(20);
+      expect(overlap.duplicates).toEqual(range(30, 40));
+      const stored = (await store.get('idem'))!;
+      expect(stored.eventCount).toBe(60);
+      const whole = buildFromEncoded(FP_A, LAYOUT, events, KERNEL);
+      expect(maxAbsDiff(score(stored, whole.anchor + 60), score(whole, whole.anchor + 60))).toBeLessThan(1e-5);
+      // String ids, and a repeat inside one batch, on a new user.
+      const strings = await store.append('idem-s', withIds(0, 3, ['a', 'b', 'a']), TARGET);
+      expect([strings.applied, strings.duplicates]).toEqual([2, ['a']]);
+      expect((await store.append('idem-s', withIds(3, 4, ['b']), TARGET)).duplicates).toEqual(['b']);
+    });
+
+    it('concurrent redeliveries of one batch from several handles apply it once', async () => {
+      const other = await harness.reopen(store);
+      try {
+        const batch = { ...randomEvents(LAYOUT, 20, 14), ids: Array.from({ length: 20 }, (_, i) => `e${i}`) };
+        const results = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? store : other).append('redeliver', batch, TARGET)));
+        expect(results.map((r) => r.applied).sort()).toEqual([0, 0, 0, 0, 0, 20]);
+        expect((await store.get('redeliver'))!.eventCount).toBe(20);
+      } finally {
+        if (other !== store) await other.close();
+      }
+    });
+
+    it('scan skips and reports a blob that is not a cache, listing every other user', async () => {
+      await store.put('good', new UserCache(FP_A, LAYOUT, 0));
+      await harness.writeRaw(store, 'junk', Buffer.from('not a cache at all'));
+      const reported: string[] = [];
+      const listed: string[] = [];
+      for await (const e of store.scan({ onCorrupt: (c) => reported.push(`${c.user}: ${c.reason}`) })) listed.push(e.user);
+      expect(listed).toEqual(['good']);
+      expect(reported).toEqual([expect.stringMatching(/^junk: .*user "junk": not a VQL cache/)]);
+      const quiet: string[] = [];
+      for await (const e of store.scan()) quiet.push(e.user);
+      expect(quiet).toEqual(['good']);
+      await expect(store.get('junk')).rejects.toThrow(CorruptCacheError);
+    });
+
+    it('unknown option keys are errors', async () => {
+      await expect(store.append('u', randomEvents(LAYOUT, 1, 15), TARGET, { futureEvent: 'refuse' } as never)).rejects.toThrow(
+        /unknown option "futureEvent" \(did you mean "futureEvents"\?\)/,
+      );
+      await expect(store.append('u', randomEvents(LAYOUT, 1, 15), TARGET, { futureEvents: 'bogus' as never })).rejects.toThrow(/options\.futureEvents must be 'reanchor' or 'refuse', got "bogus"/);
+      const scan = async () => {
+        for await (const e of store.scan({ fingerPrint: FP_A } as never)) void e;
+      };
+      await expect(scan()).rejects.toThrow(expect.objectContaining({ code: 'UNKNOWN_OPTION' }));
+      expect(await store.get('u')).toBeUndefined();
+    });
+
     it('rejects bad user ids and non-cache values with INVALID_ARGUMENT', async () => {
       await expect(store.get('')).rejects.toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
       await expect(store.put('x', {} as UserCache)).rejects.toThrow(/cache must be a UserCache/);

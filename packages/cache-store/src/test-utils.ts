@@ -7,7 +7,7 @@ import type { CacheLayout } from './layout.js';
 import type { CacheKernel, EncodedEvents } from './user-cache.js';
 
 /** κ(Δ) = Σ_r β_r e^{−λ_r Δ} on plain numbers (the same factorisation as ExpDecayMixtureKernel). */
-export function hostExpKernel(rates: number[], betas: number[]): CacheKernel & { evaluate(dt: number): number } {
+export function hostExpKernel(rates: number[], betas: number[]): CacheKernel & { evaluate(dt: number): number; logEvaluate(dt: number): number } {
   return {
     rank: rates.length,
     queryFactors: (tq, t0) => Float64Array.from(rates, (l, r) => betas[r]! * Math.exp(-l * (tq - t0))),
@@ -26,6 +26,12 @@ export function hostExpKernel(rates: number[], betas: number[]): CacheKernel & {
     },
     reanchorScale: (t0, t1) => Float64Array.from(rates, (l) => Math.exp(-l * (t1 - t0))),
     evaluate: (dt) => rates.reduce((s, l, r) => s + betas[r]! * Math.exp(-l * dt), 0),
+    // log κ by log-sum-exp: finite for gaps where κ itself underflows.
+    logEvaluate: (dt) => {
+      const logs = rates.map((l, r) => Math.log(betas[r]!) - l * dt);
+      const m = Math.max(...logs);
+      return m + Math.log(logs.reduce((s, x) => s + Math.exp(x - m), 0));
+    },
   };
 }
 
@@ -67,7 +73,7 @@ export function bruteForceAttention(
   layout: CacheLayout,
   events: EncodedEvents,
   codebooks: Float32Array[],
-  kernel: { evaluate(dt: number): number },
+  kernel: { evaluate(dt: number): number; logEvaluate?(dt: number): number },
   queries: Float32Array,
   tq: number,
 ): Float64Array {
@@ -89,7 +95,7 @@ export function bruteForceAttention(
           let dot = 0;
           for (let k = 0; k < dh; k++) dot += queries[(c * H + h) * dh + k]! * codebooks[g]![z * dh + k]!;
           const b = events.weights === null ? 0 : Math.log(events.weights[i]!);
-          logits[i] = dot / Math.sqrt(dh) + b + Math.log(kernel.evaluate(tq - events.times[i]!));
+          logits[i] = dot / Math.sqrt(dh) + b + (kernel.logEvaluate?.(tq - events.times[i]!) ?? Math.log(kernel.evaluate(tq - events.times[i]!)));
           max = Math.max(max, logits[i]!);
         }
         let den = 0;
