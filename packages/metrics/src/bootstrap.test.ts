@@ -121,6 +121,12 @@ describe('UserBootstrap', () => {
     expect(() => boot.aucReplicates([[0.1]])).toThrow(/predictors\[0\] has length 1 but labels has length 2/);
     expect(() => boot.aucReplicates([[0.1, Number.NaN]])).toThrow(/predictors\[0\]\[1\] is NaN/);
   });
+
+  it('refuses unknown option keys instead of using the default', () => {
+    expect(() => new UserBootstrap([1, 2], [0, 1], { seed: 1, resample: 5 } as never)).toThrow('UserBootstrap: unknown option "resample"; allowed: resamples, seed.');
+    expect(() => pairedBootstrapAuc([1, 2], [0, 1], [0.1, 0.9], [0.2, 0.8], { seed: 1, levl: 0.9 } as never)).toThrow(expect.objectContaining({ code: 'UNKNOWN_OPTION' }));
+    expect(pairedBootstrapAuc([1, 2], [0, 1], [0.1, 0.9], [0.2, 0.8], { seed: 1, resamples: 5, level: 0.9 }).level).toBe(0.9);
+  });
 });
 
 describe('intervals', () => {

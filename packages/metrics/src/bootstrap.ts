@@ -74,6 +74,7 @@ export class UserBootstrap {
   private readonly labels: Uint8Array;
 
   constructor(users: ArrayLike<number | string>, labels: NumericArray, options: UserBootstrapOptions) {
+    checkOptionKeys('UserBootstrap', options, ['resamples', 'seed']);
     this.samples = checkSameLength('UserBootstrap', { users, labels });
     checkLabels('UserBootstrap', labels);
     const resamples = options.resamples ?? 1000;
@@ -304,6 +305,17 @@ export function meanOverSeeds(perSeed: readonly BootstrapInterval[], level = 0.9
   return { ...percentileInterval(estimates.mean, combined, level), seeds: perSeed.length, seedStd: estimates.std };
 }
 
+/** A misspelt option would silently fall back to its default: unknown keys are errors. */
+function checkOptionKeys(where: string, options: object | null | undefined, allowed: readonly string[]): void {
+  if (options == null || typeof options !== 'object') {
+    throw new VqlMetricsError('INVALID_ARGUMENT', `${where}: options must be an object (with a seed).`);
+  }
+  const unknown = Object.keys(options).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) {
+    throw new VqlMetricsError('UNKNOWN_OPTION', `${where}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; allowed: ${allowed.join(', ')}.`);
+  }
+}
+
 /** One-call paired bootstrap of AUC(scoresA) − AUC(scoresB) over users. */
 export function pairedBootstrapAuc(
   users: ArrayLike<number | string>,
@@ -312,6 +324,8 @@ export function pairedBootstrapAuc(
   scoresB: NumericArray,
   options: UserBootstrapOptions & { level?: number },
 ): BootstrapInterval {
-  const [a, b] = new UserBootstrap(users, labels, options).aucReplicates([scoresA, scoresB]);
+  checkOptionKeys('pairedBootstrapAuc', options, ['resamples', 'seed', 'level']);
+  const bootstrap: UserBootstrapOptions = { seed: options.seed, ...(options.resamples === undefined ? {} : { resamples: options.resamples }) };
+  const [a, b] = new UserBootstrap(users, labels, bootstrap).aucReplicates([scoresA, scoresB]);
   return pairedAucDifference(a!, b!, options.level);
 }
