@@ -11,7 +11,10 @@ describe('checkKnownKeys', () => {
     expect(() => checkKnownKeys('appendEvents: options', { futureEvent: 'x' }, ['futureEvents', 'timeBounds'])).toThrow(
       'appendEvents: options: unknown option "futureEvent" (did you mean "futureEvents"?); allowed: futureEvents, timeBounds.',
     );
-    expect(() => checkKnownKeys('g', { zzz: 1, negatives: 3 }, ['negativesPerPositive'])).toThrow(/unknown options "zzz", "negatives"; allowed: negativesPerPositive\./);
+    expect(() => checkKnownKeys('g', { zzz: 1, negatives: 3 }, ['negativesPerPositive'])).toThrow(
+      /unknown options "zzz", "negatives" \(did you mean "negativesPerPositive"\?\); allowed: negativesPerPositive\./,
+    );
+    expect(() => checkKnownKeys('g', { train: true }, ['mask', 'training'])).toThrow(/"train" \(did you mean "training"\?\)/);
     expect(() => checkKnownKeys('g', { q: 1 }, [])).toThrow(expect.objectContaining({ code: 'UNKNOWN_OPTION' }));
     expect(() => checkKnownKeys('g', { q: 1 }, [])).toThrow(VqlRuntimeError);
   });

@@ -32,13 +32,20 @@ export function checkKnownKeys(
   const unknown = Object.keys(options).filter((k) => !allowed.includes(k));
   if (unknown.length === 0) return;
   const hints = unknown.map((k) => {
-    const best = allowed.reduce<{ key: string; d: number } | null>((acc, a) => {
-      const d = distance(k.toLowerCase(), a.toLowerCase());
-      return acc === null || d < acc.d ? { key: a, d } : acc;
-    }, null);
-    const close = best !== null && best.d <= Math.max(2, Math.floor(k.length / 3));
-    return `"${k}"${close ? ` (did you mean "${best.key}"?)` : ''}`;
+    const lower = k.toLowerCase();
+    let best: string | undefined;
+    let bestDistance = Number.POSITIVE_INFINITY;
+    for (const a of allowed) {
+      const d = distance(lower, a.toLowerCase());
+      if (d < bestDistance) [best, bestDistance] = [a, d];
+    }
+    // A typo (small edit distance), else a truncation or extension of a known key.
+    const typo = bestDistance <= Math.max(2, Math.floor(k.length / 3)) ? best : undefined;
+    const prefix = k.length >= 3 ? allowed.find((a) => a.toLowerCase().startsWith(lower) || lower.startsWith(a.toLowerCase())) : undefined;
+    const hint = typo ?? prefix;
+    return `"${k}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`;
   });
+
   throw makeError(
     `${where}: unknown option${unknown.length > 1 ? 's' : ''} ${hints.join(', ')}; allowed: ${allowed.length === 0 ? 'none' : allowed.join(', ')}.`,
   );
