@@ -1,4 +1,4 @@
-import { tf, createRng } from '@vql/runtime';
+import { tf, checkKnownKeys, createRng } from '@vql/runtime';
 import type { Rng } from '@vql/runtime';
 import { VqlQuantizerError } from './errors.js';
 import { kmeansPlusPlus } from './kmeans.js';
@@ -50,8 +50,11 @@ export function checkPositiveInteger(value: unknown, what: string): number {
   return value;
 }
 
+const CODEBOOK_KEYS = ['size', 'dim', 'seed', 'update', 'decay', 'eps', 'simvq', 'initStd', 'name'] as const;
+
 export function resolveCodebookOptions(options: CodebookOptions): ResolvedCodebookOptions {
   const name = options.name ?? 'codebook';
+  checkKnownKeys(`${name}: options`, options, CODEBOOK_KEYS, (m) => new VqlQuantizerError('UNKNOWN_OPTION', m));
   const size = checkPositiveInteger(options.size, `${name}: size (K)`);
   const dim = checkPositiveInteger(options.dim, `${name}: dim`);
   const update = options.update ?? 'gradient';

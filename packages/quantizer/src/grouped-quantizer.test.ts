@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { tf, initBackend, createRng } from '@vql/runtime';
 import { assertNoTensorLeak } from '@vql/runtime/testing';
 import { GroupedQuantizer } from './grouped-quantizer.js';
+import { VectorQuantizer } from './vector-quantizer.js';
+import { Codebook } from './codebook.js';
 import { VqlQuantizerError } from './errors.js';
 
 beforeAll(async () => {
@@ -359,5 +361,23 @@ describe('weights and fingerprint', () => {
     };
     expect(run(5)).toBe(run(5));
     expect(run(5)).not.toBe(run(6));
+  });
+});
+
+describe('unknown option keys', () => {
+  it('are errors at every options boundary, naming the key and the closest known one', () => {
+    expect(() => new GroupedQuantizer({ dim: 4, codebookSizes: [4], seed: 1, metrc: 'cosine' } as never)).toThrow(
+      /GroupedQuantizer: options: unknown option "metrc" \(did you mean "metric"\?\)/,
+    );
+    expect(() => new VectorQuantizer({ size: 4, dim: 4, seed: 1, codebookSizes: [4] } as never)).toThrow(/VectorQuantizer: options: unknown option "codebookSizes"/);
+    expect(() => new Codebook({ size: 4, dim: 4, seed: 1, decays: 0.9 } as never)).toThrow(expect.objectContaining({ code: 'UNKNOWN_OPTION' }));
+    const q = new GroupedQuantizer({ dim: 4, codebookSizes: [4], seed: 1, init: 'random' });
+    try {
+      tf.tidy(() => {
+        expect(() => q.quantize(tf.zeros([2, 1, 4]) as tf.Tensor3D, { train: true } as never)).toThrow(/quantize: options: unknown option "train" \(did you mean "training"\?\)/);
+      });
+    } finally {
+      q.dispose();
+    }
   });
 });

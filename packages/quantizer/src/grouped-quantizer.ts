@@ -1,4 +1,4 @@
-import { tf, createRng, weightsFingerprint, saveWeights, loadWeights } from '@vql/runtime';
+import { tf, checkKnownKeys, createRng, weightsFingerprint, saveWeights, loadWeights } from '@vql/runtime';
 import type { Rng, JsonValue } from '@vql/runtime';
 import { Codebook, checkPositiveInteger } from './codebook.js';
 import type { CodeUpdate } from './codebook.js';
@@ -125,10 +125,16 @@ export interface GroupedQuantizerInternals {
   label?: string;
 }
 
+const OPTION_KEYS = [
+  'dim', 'codebookSizes', 'shared', 'beta', 'update', 'decay', 'eps', 'metric', 'init', 'initStd',
+  'kmeansIterations', 'initBatches', 'initSamples', 'deadCodeSteps', 'simvq', 'checkFinite', 'seed',
+] as const;
+
 function resolveOptions(options: GroupedQuantizerOptions, label: string): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options must be an object.`);
   }
+  checkKnownKeys(`${label}: options`, options, OPTION_KEYS, (m) => new VqlQuantizerError('UNKNOWN_OPTION', m));
   const dim = checkPositiveInteger(options.dim, `${label}: options.dim`);
   const sizes = options.codebookSizes;
   if (!Array.isArray(sizes) || sizes.length === 0) {
@@ -470,6 +476,7 @@ export class GroupedQuantizer {
    */
   quantize(keys: tf.Tensor3D, options: QuantizeOptions = {}): QuantizeResult {
     this.checkAlive();
+    checkKnownKeys(`${this.label}.quantize: options`, options, ['mask', 'training'], (m) => new VqlQuantizerError('UNKNOWN_OPTION', m));
     const training = options.training ?? false;
     const { n, maskHost } = this.validateKeys(keys, options.mask, 'quantize');
     const g = this.groups;

@@ -1,4 +1,4 @@
-import { tf } from '@vql/runtime';
+import { checkKnownKeys, tf } from '@vql/runtime';
 import type { JsonValue } from '@vql/runtime';
 import { GroupedQuantizer } from './grouped-quantizer.js';
 import type { GroupedQuantizerOptions, GroupStats, QuantizeOptions } from './grouped-quantizer.js';
@@ -25,6 +25,11 @@ export interface VectorQuantizeResult {
  * training semantics (see there). Weights are named `codebook/codes` (…/emaCount, …/emaSum,
  * …/basis, …/linear).
  */
+const VECTOR_KEYS = [
+  'size', 'dim', 'beta', 'update', 'decay', 'eps', 'metric', 'init', 'initStd', 'kmeansIterations',
+  'initBatches', 'initSamples', 'deadCodeSteps', 'simvq', 'checkFinite', 'seed',
+] as const;
+
 export class VectorQuantizer {
   readonly size: number;
   readonly dim: number;
@@ -35,6 +40,8 @@ export class VectorQuantizer {
     if (options === null || typeof options !== 'object') {
       throw new VqlQuantizerError('INVALID_ARGUMENT', 'VectorQuantizer: options must be an object.');
     }
+    // The grouped quantizer checks the rest; `shared` and `codebookSizes` are not options here.
+    checkKnownKeys('VectorQuantizer: options', options, VECTOR_KEYS, (m) => new VqlQuantizerError('UNKNOWN_OPTION', m));
     const { size, ...rest } = options;
     checkPositiveInteger(size, 'VectorQuantizer: options.size (K)');
     this.inner = new GroupedQuantizer(
