@@ -6,12 +6,22 @@ import { boolOption, intOption } from './config.js';
 import { dtOfPositions } from './time-kernel.js';
 import type { TimeKernel } from './time-kernel.js';
 
+/**
+ * A variable holding `initial`, which it disposes: tfjs keeps the initial tensor alive beside the
+ * variable otherwise (one leaked tensor per variable, surviving the module's dispose).
+ */
+export function ownedVariable(initial: Tensor, trainable: boolean): Variable {
+  // Unnamed: tfjs variable names are global and several models may live in one process.
+  const v = tf.variable(initial, trainable);
+  initial.dispose();
+  return v;
+}
+
 /** A dense [rows, cols] variable, N(0, 1/rows) (fan-in scaled), drawn from `rng`. */
 export function denseVariable(rng: Rng, rows: number, cols: number, scale = 1 / Math.sqrt(rows)): Variable {
   const values = new Float32Array(rows * cols);
   for (let i = 0; i < values.length; i++) values[i] = rng.normal() * scale;
-  // Unnamed: tfjs variable names are global and several models may live in one process.
-  return tf.variable(tf.tensor2d(values, [rows, cols]), true);
+  return ownedVariable(tf.tensor2d(values, [rows, cols]), true);
 }
 
 /** Options every target-attention baseline shares. */

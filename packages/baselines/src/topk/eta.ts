@@ -1,7 +1,7 @@
 import { tf, type Tensor, type Variable } from '@vql/runtime';
 import { takeWeight } from '@vql/model';
 import type { InterestBuildContext, InterestInputs, InterestModuleConfig } from '@vql/model';
-import { emptySelection, fillSelection } from '../attention.js';
+import { emptySelection, fillSelection, ownedVariable } from '../attention.js';
 import type { AttentionOptions } from '../attention.js';
 import { intOption } from '../config.js';
 import { hamming, packSigns, randomRotation, signatureWords } from '../simhash.js';
@@ -39,7 +39,7 @@ export class Eta extends TopKModule {
     this.hashBits = intOption('Eta', 'hashBits', options.hashBits, 64, 1, ETA_MAX_BITS);
     this.hashDim = context.itemDim;
     const r = randomRotation(this.rng.fork(), this.hashDim, this.hashBits);
-    this.rotation = tf.variable(tf.tensor2d(r, [this.hashDim, this.hashBits]), false);
+    this.rotation = ownedVariable(tf.tensor2d(r, [this.hashDim, this.hashBits]), false);
     this.extendConfig({ hashBits: this.hashBits });
   }
 

@@ -2,7 +2,7 @@ import { createRng, tf, type Tensor, type Variable } from '@vql/runtime';
 import { takeWeight } from '@vql/model';
 import type { InterestBuildContext, InterestInputs, InterestModule, InterestModuleConfig, InterestOutput } from '@vql/model';
 import type { KernelConfig } from '@vql/temporal-kernel';
-import { denseVariable, embeddingsOf } from '../attention.js';
+import { denseVariable, embeddingsOf, ownedVariable } from '../attention.js';
 import { boolOption, checkKnown, enumOption, intOption } from '../config.js';
 import { bucketOf, randomRotation } from '../simhash.js';
 import { TimeKernel } from '../time-kernel.js';
@@ -70,7 +70,7 @@ export class Sdim implements InterestModule {
     this.wv = denseVariable(rng, this.inputDim, this.outputDim);
     const bits = this.rounds * this.hashBits;
     this.hashDim = context.itemDim;
-    this.rotation = tf.variable(tf.tensor2d(randomRotation(rng.fork(), this.hashDim, bits), [this.hashDim, bits]), false);
+    this.rotation = ownedVariable(tf.tensor2d(randomRotation(rng.fork(), this.hashDim, bits), [this.hashDim, bits]), false);
     this.timeKernel = TimeKernel.fromOption(where, options.kernel);
     this.config = {
       kind: this.kind,

@@ -1,7 +1,7 @@
 import { tf, type Tensor, type Variable } from '@vql/runtime';
 import { takeWeight } from '@vql/model';
 import type { InterestBuildContext, InterestInputs, InterestModuleConfig } from '@vql/model';
-import { denseVariable, embeddingsOf, emptySelection, fillSelection } from '../attention.js';
+import { denseVariable, embeddingsOf, emptySelection, fillSelection, ownedVariable } from '../attention.js';
 import type { AttentionOptions } from '../attention.js';
 import { intOption, numberOption } from '../config.js';
 import { VqlBaselinesError } from '../errors.js';
@@ -47,9 +47,9 @@ export class SimSoft extends TopKModule {
     this.wb = denseVariable(this.rng, D, this.retrievalDim);
     this.aux = {
       w1: denseVariable(this.rng, 2 * D, this.retrievalHidden),
-      b1: tf.variable(tf.zeros([this.retrievalHidden]), true),
+      b1: ownedVariable(tf.zeros([this.retrievalHidden]), true),
       w2: denseVariable(this.rng, this.retrievalHidden, 1),
-      b2: tf.variable(tf.zeros([1]), true),
+      b2: ownedVariable(tf.zeros([1]), true),
     };
     this.extendConfig({ retrievalDim: this.retrievalDim, retrievalHidden: this.retrievalHidden, retrievalLossWeight: this.retrievalLossWeight });
   }
