@@ -76,3 +76,16 @@ describe('userBatches', () => {
     expect(() => [...userBatches(train, { batchSize: 4, maxlen: 3 } as never)]).toThrow(/"maxlen"/);
   });
 });
+
+describe('userBatches userChunk', () => {
+  it('caps the targets of one user per batch, mixing more users into each batch', () => {
+    const whole = [...userBatches(train, { batchSize: 32 })];
+    const chunked = [...userBatches(train, { batchSize: 32, userChunk: 4, shuffle: true, seed: 2 })];
+    expect(chunked.flatMap(sortedSamples).sort((x, y) => x - y)).toEqual(Array.from({ length: train.size }, (_, i) => i));
+    for (const b of chunked) for (let k = 0; k < b.numUsers; k++) expect(b.targetOffsets[k + 1]! - b.targetOffsets[k]!).toBeLessThanOrEqual(4);
+    // Distinct users per batch (two chunks of one user may share a batch).
+    const mean = (l: UserBatch[]) => l.reduce((a, b) => a + new Set(b.users).size, 0) / l.length;
+    expect(mean(chunked)).toBeGreaterThan(1.5 * mean(whole));
+    expect(() => [...userBatches(train, { batchSize: 4, userChunk: 5 })]).toThrow(/userChunk/);
+  });
+});

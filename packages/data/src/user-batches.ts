@@ -43,6 +43,12 @@ export interface UserBatchOptions {
   batchSize: number;
   /** Newest-L history per target; null or absent = whole history. */
   maxLen?: number | null;
+  /**
+   * At most this many targets of one user per batch (default batchSize). Smaller chunks put
+   * more users in a batch (less correlated gradients) at the price of reading a user's history
+   * once per chunk instead of once per epoch.
+   */
+  userChunk?: number;
   /** Shuffle the order of users (targets of a user stay in time order). Default false. */
   shuffle?: boolean;
   seed?: number | string;
@@ -50,7 +56,7 @@ export interface UserBatchOptions {
   context?: boolean;
 }
 
-const KNOWN = ['batchSize', 'maxLen', 'shuffle', 'seed', 'context'];
+const KNOWN = ['batchSize', 'maxLen', 'userChunk', 'shuffle', 'seed', 'context'];
 
 /** Samples of each user sorted by (target time, history end, sample index), as chunks of at most `batchSize` targets. */
 interface Chunk {
@@ -58,7 +64,7 @@ interface Chunk {
   samples: Int32Array;
 }
 
-function checkOptions(options: UserBatchOptions, where: string): { batchSize: number; maxLen: number | null } {
+function checkOptions(options: UserBatchOptions, where: string): { batchSize: number; maxLen: number | null; chunk: number } {
   checkOptionKeys(options, KNOWN, where);
   if (options == null) throw new VqlDataError('INVALID_ARGUMENT', `${where}: options with a batchSize are required.`);
   const { batchSize } = options;
@@ -67,7 +73,11 @@ function checkOptions(options: UserBatchOptions, where: string): { batchSize: nu
   if (maxLen !== null && (!Number.isInteger(maxLen) || maxLen <= 0)) {
     throw new VqlDataError('INVALID_ARGUMENT', `${where}: maxLen must be a positive integer or null (whole history), got ${maxLen}.`);
   }
-  return { batchSize, maxLen };
+  const chunk = options.userChunk ?? batchSize;
+  if (!Number.isInteger(chunk) || chunk <= 0 || chunk > batchSize) {
+    throw new VqlDataError('INVALID_ARGUMENT', `${where}: userChunk must be an integer in 1..batchSize (${batchSize}), got ${chunk}.`);
+  }
+  return { batchSize, maxLen, chunk };
 }
 
 function userChunks(samples: CtrSampleSet, batchSize: number): Chunk[] {
@@ -211,8 +221,8 @@ function makeUserBatch(samples: CtrSampleSet, chunks: readonly Chunk[], maxLen: 
 
 /** Number of batches `userBatches(samples, options)` yields (independent of the shuffle). */
 export function userBatchCount(samples: CtrSampleSet, options: UserBatchOptions): number {
-  const { batchSize } = checkOptions(options, 'userBatchCount');
-  const chunks = userChunks(samples, batchSize);
+  const { batchSize, chunk } = checkOptions(options, 'userBatchCount');
+  const chunks = userChunks(samples, chunk);
   const order = new Int32Array(chunks.length).map((_, i) => i);
   return pack(chunks, order, batchSize).length;
 }
@@ -224,13 +234,13 @@ export function userBatchCount(samples: CtrSampleSet, options: UserBatchOptions)
  * budget is a maximum (a single user above it is split, so no batch exceeds it).
  */
 export function userBatches(samples: CtrSampleSet, options: UserBatchOptions): Iterable<UserBatch> {
-  const { batchSize, maxLen } = checkOptions(options, 'userBatches');
+  const { batchSize, maxLen, chunk } = checkOptions(options, 'userBatches');
   const withContext = options.context ?? true;
   const shuffle = options.shuffle ?? false;
   const seed = options.seed ?? 0;
   return {
     *[Symbol.iterator]() {
-      const chunks = userChunks(samples, batchSize);
+      const chunks = userChunks(samples, chunk);
       const order = shuffle ? createRng(seed).permutation(chunks.length) : new Int32Array(chunks.length).map((_, i) => i);
       for (const group of pack(chunks, order, batchSize)) yield makeUserBatch(samples, group, maxLen, withContext);
     },

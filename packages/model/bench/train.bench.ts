@@ -1,89 +1,130 @@
-// Training throughput of full target attention and VQL on the issue's workload:
-// B=256, L ∈ {1000, 5000}, d=32, H=4, G=2, K=64, R=3, 50,000 items, Adam.
-// Reference (a straightforward PyTorch CPU implementation on these machines, from the issue):
-// ~850 samples/s full attention, ~290 samples/s VQL quantizing every behaviour, at L=1000.
-// Usage: pnpm --filter @vql/model bench   (env: BENCH_LENGTHS=1000,5000 BENCH_STEPS=6 VQL_BACKEND=cpu)
-import { mkdirSync, writeFileSync } from 'node:fs';
+// Training throughput by history length and batch layout: full attention, TWIN, VQL over the
+// newest L (per-position) and VQL over whole histories (per-position in the sample layout, the
+// causal-cache scan in the user layout), beside the PyTorch peer when /usr/bin/python3 has torch.
+// Each measurement runs in its own process (bench/train-worker.ts), so peak RSS is its own.
+// Usage: pnpm --filter @vql/model bench
+//   env: BENCH_LENGTHS=1000,10000,100000  BENCH_PEER=0 (skip the peer)  BENCH_METHODS=vql-whole,...
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { batches, generateSynthetic } from '@vql/data';
-import type { CtrBatch } from '@vql/data';
-import { initBackend, tf } from '@vql/runtime';
-import { CtrModel, Trainer } from '../src/index.js';
-import type { InterestModuleConfig } from '../src/index.js';
+import type { BenchMethod, WorkerArgs } from './train-worker.js';
 
-const B = 256;
-const lengths = (process.env['BENCH_LENGTHS'] ?? '1000,5000').split(',').map(Number);
-const steps = Number(process.env['BENCH_STEPS'] ?? 6);
-const warmup = 2;
-const info = await initBackend();
-
-const methods: Array<[string, InterestModuleConfig]> = [
-  ['full-attention', { kind: 'full-attention', heads: 4, headDim: 8 }],
-  ['vql', { kind: 'vql', heads: 4, groups: 2, headDim: 8, codebookSizes: [64, 64] }],
-];
+const here = dirname(fileURLToPath(import.meta.url));
+const lengths = (process.env['BENCH_LENGTHS'] ?? '1000,10000,100000').split(',').map(Number);
+const methods = (process.env['BENCH_METHODS'] ?? 'full-attention,twin,vql-newest,vql-whole').split(',') as BenchMethod[];
+const layouts = ['sample', 'user'] as const;
+const PEER = '/work/shared/peers/torch_vql_ref.py';
+const PYTHON = '/usr/bin/python3';
 
 interface Row {
+  who: 'vql (tfjs)' | 'torch peer';
   method: string;
+  layout: string;
   L: number;
-  samplesPerSecond: number;
-  msPerStep: number;
-  uniqueRowsPerBatch: number;
-  steps: number;
+  batch: string;
+  samplesPerSecond: number | null;
+  msPerStep: number | null;
+  peakRssMB: number | null;
+  note?: string;
 }
 const rows: Row[] = [];
-const maxL = Math.max(...lengths);
-const t0 = performance.now();
-const ds = generateSynthetic({
-  seed: 11,
-  numUsers: 120,
-  numItems: 50000,
-  numCategories: 200,
-  historyLength: { min: maxL + 10, median: maxL + 500, max: maxL + 2000 },
-  impressionsPerUser: 30,
-});
-console.log(`backend ${info.backend}; synthetic data: ${ds.table.numEvents} events, ${ds.samples.train.size} train samples (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 
-for (const L of lengths) {
-  const batchList: CtrBatch[] = [];
-  for (const b of batches(ds.samples.train, { batchSize: B, maxLen: L, shuffle: true, seed: 1, dropLast: true, context: false })) {
-    batchList.push(b);
-    if (batchList.length >= warmup + steps) break;
-  }
-  for (const [name, interest] of methods) {
-    // Static context off: the workload is items, times and the kernel (R = 3 decay rates, default).
-    const model = new CtrModel({ numItems: 50000, embeddingDim: 32, interest, tower: [64, 32], seed: 1 });
-    const trainer = new Trainer(model, { maxLen: L, batchSize: B, learningRate: 1e-3, seed: 1, log: () => undefined, progress: false });
-    for (let i = 0; i < warmup; i++) trainer.trainStep(batchList[i % batchList.length]!);
-    // Unique rows are counted outside the timed loop: a second `prepare` per step would be timed too.
-    let unique = 0;
-    for (let i = 0; i < steps; i++) unique += model.prepare(batchList[(warmup + i) % batchList.length]!).uniqueItem.length;
-    const start = performance.now();
-    for (let i = 0; i < steps; i++) trainer.trainStep(batchList[(warmup + i) % batchList.length]!);
-    const seconds = (performance.now() - start) / 1000;
-    rows.push({ method: name, L, samplesPerSecond: (steps * B) / seconds, msPerStep: (1000 * seconds) / steps, uniqueRowsPerBatch: Math.round(unique / steps), steps });
-    console.log(`${name.padEnd(15)} L=${String(L).padEnd(5)} ${((steps * B) / seconds).toFixed(0).padStart(6)} samples/s  ${((1000 * seconds) / steps).toFixed(0).padStart(6)} ms/step  U≈${Math.round(unique / steps)}`);
-    trainer.dispose();
-    model.dispose();
+/**
+ * Sample layout (and the user layout's per-sample expansion): B = 256 targets (32 at L ≥ 10^5,
+ * bounding the [B, L] tensors). User layout, whole-history VQL: a budget of 8,000 targets, which
+ * holds whole users at every L (8,000 train targets per user at L = 10^5), so each history is
+ * read once and every step does the same work (~8k targets, ~80k behaviours) whatever L is.
+ */
+function workerArgs(method: BenchMethod, layout: 'sample' | 'user', L: number): WorkerArgs {
+  const B = L >= 100000 ? 32 : 256;
+  const batchSize = layout === 'user' && method === 'vql-whole' ? 8000 : B;
+  return { method, layout, L, batchSize, warmup: 1, steps: L >= 100000 ? 2 : 3 };
+}
+
+function runWorker(args: WorkerArgs): Row {
+  const tsx = join(here, '..', 'node_modules', '.bin', 'tsx');
+  const bin = existsSync(tsx) ? tsx : 'tsx';
+  const r = spawnSync(bin, ['--conditions=@vql/source', join(here, 'train-worker.ts'), JSON.stringify(args)], { encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 24 });
+  const line = r.stdout?.trim().split('\n').pop() ?? '';
+  const base = { who: 'vql (tfjs)' as const, method: args.method, layout: args.layout, L: args.L, batch: `${args.batchSize}${args.layout === 'user' ? ' targets' : ''}` };
+  try {
+    const m = JSON.parse(line) as { samplesPerSecond: number; msPerStep: number; peakRssMB: number; targetsPerStep: number; behavioursPerStep: number };
+    return { ...base, batch: `${Math.round(m.targetsPerStep)} targets, ${Math.round(m.behavioursPerStep)} history rows`, samplesPerSecond: m.samplesPerSecond, msPerStep: m.msPerStep, peakRssMB: m.peakRssMB };
+  } catch {
+    const why = r.error?.message ?? (r.stderr ?? '').trim().split('\n').slice(-3).join(' ');
+    return { ...base, samplesPerSecond: null, msPerStep: null, peakRssMB: null, note: `failed: ${why.slice(0, 200)}` };
   }
 }
 
-console.log('\n| method | L | samples/s | ms/step | unique rows/batch |\n|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.method} | ${r.L} | ${r.samplesPerSecond.toFixed(0)} | ${r.msPerStep.toFixed(0)} | ${r.uniqueRowsPerBatch} |`);
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'train.json');
+function hasTorch(): boolean {
+  if (process.env['BENCH_PEER'] === '0' || !existsSync(PYTHON) || !existsSync(PEER)) return false;
+  return spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+}
+
+/**
+ * One peer model ('full' or 'vql') in its own python process: the peer script as is, with its
+ * closing line limited to that model, and the process's peak RSS printed after it.
+ */
+function runPeer(model: 'full' | 'vql', L: number, steps: number): Row {
+  const wrapper = [
+    'import json, resource, sys',
+    `src = open(${JSON.stringify(PEER)}).read()`,
+    `src = src.replace('bench_train(False); bench_train(True)', ${JSON.stringify(model === 'full' ? 'bench_train(False)' : 'bench_train(True)')})`,
+    `sys.argv = [${JSON.stringify(PEER)}, '--B', '256', '--L', '${L}', '--threads', '2', '--steps', '${steps}']`,
+    `exec(compile(src, ${JSON.stringify(PEER)}, 'exec'), {'__name__': '__main__'})`,
+    "print(json.dumps({'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))",
+  ].join('\n');
+  const r = spawnSync(PYTHON, ['-c', wrapper], { encoding: 'utf8', timeout: 600_000 });
+  const lines = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{'));
+  const base = { who: 'torch peer' as const, method: model === 'full' ? 'full-attention' : 'vql (every behaviour quantized)', layout: 'sample', L, batch: '256 targets' };
+  try {
+    const m = JSON.parse(lines[0]!) as { ms: number; samples_per_s: number };
+    const rss = JSON.parse(lines[1]!) as { peak_rss_mb: number };
+    return { ...base, samplesPerSecond: m.samples_per_s, msPerStep: m.ms, peakRssMB: rss.peak_rss_mb };
+  } catch {
+    return { ...base, samplesPerSecond: null, msPerStep: null, peakRssMB: null, note: `failed: ${(r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-2).join(' ').slice(0, 200)}` };
+  }
+}
+
+const fmt = (x: number | null, digits = 0): string => (x === null ? '—' : x.toFixed(digits));
+function print(r: Row): void {
+  console.log(`${r.who.padEnd(10)} ${r.method.padEnd(31)} ${r.layout.padEnd(6)} L=${String(r.L).padEnd(6)} ${fmt(r.samplesPerSecond).padStart(7)} samples/s ${fmt(r.msPerStep).padStart(7)} ms/step ${fmt(r.peakRssMB).padStart(6)} MB  ${r.batch}${r.note ? `  ${r.note}` : ''}`);
+}
+
+const t0 = performance.now();
+const torch = hasTorch();
+console.log(`PyTorch peer: ${torch ? 'found' : 'not run (needs /usr/bin/python3 with torch: apt-get install -y python3-torch)'}`);
+for (const L of lengths) {
+  for (const layout of layouts) {
+    for (const method of methods) {
+      const row = runWorker(workerArgs(method, layout, L));
+      rows.push(row);
+      print(row);
+    }
+  }
+  if (torch) {
+    for (const model of ['full', 'vql'] as const) {
+      // The peer's VQL builds a [B, H, L, K] distance tensor: 26 GB at L = 10^5 (B = 256, K = 64).
+      if (model === 'vql' && L >= 100000) {
+        const row: Row = { who: 'torch peer', method: 'vql (every behaviour quantized)', layout: 'sample', L, batch: '256 targets', samplesPerSecond: null, msPerStep: null, peakRssMB: null, note: 'not run: [B,H,L,K] float32 distances need ~26 GB' };
+        rows.push(row);
+        print(row);
+        continue;
+      }
+      const row = runPeer(model, L, L >= 10000 ? 2 : 3);
+      rows.push(row);
+      print(row);
+    }
+  }
+}
+
+console.log('\n| who | method | layout | L | batch (history rows: B×L padded per sample; user batches: events, read once) | samples/s | ms/step | peak RSS MB |\n|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.who} | ${r.method} | ${r.layout} | ${r.L} | ${r.batch} | ${fmt(r.samplesPerSecond)} | ${fmt(r.msPerStep)} | ${fmt(r.peakRssMB)} |${r.note ? ` ${r.note}` : ''}`);
+const out = join(here, 'results', 'train.json');
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(
   out,
-  JSON.stringify(
-    {
-      backend: info.backend,
-      workload: { B, d: 32, H: 4, G: 2, K: 64, R: 3, vocab: 50000, optimizer: 'adam', context: false },
-      reference: { fullAttentionL1000: 850, vqlEveryBehaviourL1000: 290, source: 'issue: PyTorch CPU' },
-      tensorsAfter: tf.memory().numTensors,
-      rows,
-    },
-    null,
-    2,
-  ),
+  JSON.stringify({ workload: { d: 32, H: 4, G: 2, K: 64, R: 3, vocab: 50000, optimizer: 'adam', context: false, data: '~330k synthetic events per L, users of L..1.2L behaviours, one target per 10' }, seconds: (performance.now() - t0) / 1000, rows }, null, 2),
 );
-console.log(`\nwrote ${out}`);
+console.log(`\nwrote ${out} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);

@@ -17,6 +17,8 @@ export interface LayoutBatchOptions {
   readonly batchSize: number;
   /** Newest behaviours per sample row (`sample` layout only; `user` follows the model's policy). */
   readonly maxLen: number;
+  /** `user` layout: at most this many targets of one user per batch (default batchSize; see `userBatches`). */
+  readonly userChunk?: number | null;
   readonly shuffle?: boolean;
   readonly seed?: number;
 }
@@ -35,12 +37,15 @@ function userWindow(model: CtrModel): number | null {
 export function layoutBatches(model: CtrModel, samples: CtrSampleSet, o: LayoutBatchOptions): Iterable<CtrBatchLike | UserBatch> {
   const shuffle = o.shuffle ?? false;
   const seed = o.seed ?? 0;
-  if (o.layout === 'user') return userBatches(samples, { batchSize: o.batchSize, maxLen: userWindow(model), shuffle, seed });
+  if (o.layout === 'user') {
+    return userBatches(samples, { batchSize: o.batchSize, maxLen: userWindow(model), shuffle, seed, ...(o.userChunk != null ? { userChunk: o.userChunk } : {}) });
+  }
   return batches(samples, { batchSize: o.batchSize, maxLen: o.maxLen, shuffle, seed }) as Iterable<CtrBatchLike>;
 }
 
-export function layoutBatchCount(samples: CtrSampleSet, o: Pick<LayoutBatchOptions, 'layout' | 'batchSize'>): number {
-  return o.layout === 'user' ? userBatchCount(samples, { batchSize: o.batchSize }) : batchCount(samples, { batchSize: o.batchSize });
+export function layoutBatchCount(samples: CtrSampleSet, o: Pick<LayoutBatchOptions, 'layout' | 'batchSize' | 'userChunk'>): number {
+  if (o.layout === 'user') return userBatchCount(samples, { batchSize: o.batchSize, ...(o.userChunk != null ? { userChunk: o.userChunk } : {}) });
+  return batchCount(samples, { batchSize: o.batchSize });
 }
 
 /** Sample index of every row of a batch (user batches reorder; per-sample batches are in order from `offset`). */

@@ -19,6 +19,11 @@ export interface TrainerOptions {
    * whole histories); batchSize is then a target budget per batch. Validation uses the same.
    */
   layout?: BatchLayout;
+  /**
+   * Layout 'user': at most this many targets of one user per batch (default: batchSize). Smaller
+   * chunks mix more users per step (better optimisation) but read a history once per chunk.
+   */
+  userChunk?: number | null;
   /** Default 256. */
   batchSize?: number;
   /** Default 10. */
@@ -82,7 +87,7 @@ export interface TrainResult {
 }
 
 const OPTION_KEYS = new Set<string>([
-  'maxLen', 'layout', 'batchSize', 'epochs', 'learningRate', 'weightDecay', 'monitor', 'patience', 'minDelta', 'clipNorm', 'restoreBest', 'evalBatchSize', 'seed', 'log', 'progress',
+  'maxLen', 'layout', 'userChunk', 'batchSize', 'epochs', 'learningRate', 'weightDecay', 'monitor', 'patience', 'minDelta', 'clipNorm', 'restoreBest', 'evalBatchSize', 'seed', 'log', 'progress',
 ]);
 
 /** `NaN` and `Infinity` as written, not as JSON's `null`. */
@@ -191,6 +196,7 @@ export class Trainer {
     this.options = {
       maxLen: positiveInt('maxLen', options.maxLen),
       layout: checkLayout('Trainer: options', options.layout ?? 'sample'),
+      userChunk: options.userChunk == null ? null : positiveInt('userChunk', options.userChunk),
       batchSize: positiveInt('batchSize', options.batchSize ?? 256),
       epochs: positiveInt('epochs', options.epochs ?? 10),
       learningRate: positiveNumber('learningRate', options.learningRate ?? 1e-3),

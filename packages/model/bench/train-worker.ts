@@ -1,0 +1,89 @@
+// One training-throughput measurement in its own process (so peak RSS is this configuration's):
+// argv[2] = JSON { method, layout, L, batchSize, warmup, steps }. Prints one JSON line.
+// Data: synthetic, ~330k events in total at every L (users of L..1.2L behaviours, one target per
+// 10 behaviours), 50,000 items, no static context; d = 32, H = 4, G = 2, K = 64, R = 3, Adam.
+import { batches, generateSynthetic, userBatches } from '@vql/data';
+import type { CtrBatch, UserBatch } from '@vql/data';
+import { initBackend } from '@vql/runtime';
+import { CtrModel, Trainer } from '../src/index.js';
+import type { CtrModelConfig, InterestModuleConfig } from '../src/index.js';
+
+export type BenchMethod = 'full-attention' | 'twin' | 'vql-whole' | 'vql-newest';
+export interface WorkerArgs {
+  method: BenchMethod;
+  layout: 'sample' | 'user';
+  L: number;
+  batchSize: number;
+  warmup: number;
+  steps: number;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
+const info = await initBackend();
+if (args.method === 'twin') {
+  // @vql/baselines depends on @vql/model, so model cannot declare it; the bench (not shipped)
+  // loads its sources directly to measure TWIN beside VQL in the same harness.
+  await import('../../baselines/src/index.js');
+}
+const interest: Record<BenchMethod, InterestModuleConfig> = {
+  'full-attention': { kind: 'full-attention', heads: 4, headDim: 8 },
+  twin: { kind: 'twin', heads: 4, headDim: 8, k: 100 },
+  'vql-whole': { kind: 'vql', heads: 4, groups: 2, headDim: 8, codebookSizes: [64, 64] },
+  'vql-newest': { kind: 'vql', heads: 4, groups: 2, headDim: 8, codebookSizes: [64, 64] },
+};
+const { L } = args;
+const users = Math.max(2, Math.round(300000 / L));
+const ds = generateSynthetic({
+  seed: 11,
+  numUsers: users,
+  numItems: 50000,
+  numCategories: 200,
+  historyLength: { min: L, median: L, max: Math.round(L * 1.2) },
+  impressionsPerUser: Math.max(1, Math.round(L / 10)),
+});
+const config: CtrModelConfig = {
+  numItems: 50000,
+  embeddingDim: 32,
+  interest: interest[args.method],
+  historyPolicy: args.method === 'vql-whole' ? { kind: 'whole' } : { kind: 'newest', length: L },
+  tower: [64, 32],
+  seed: 1,
+};
+// Whole histories in the sample layout: rows long enough for every behaviour (per-position cost).
+const maxLen = args.method === 'vql-whole' ? Math.round(L * 1.2) : L;
+const model = new CtrModel(config);
+const trainer = new Trainer(model, { maxLen, layout: args.layout, batchSize: args.batchSize, learningRate: 1e-3, seed: 1, log: () => undefined, progress: false });
+const want = args.warmup + args.steps;
+const list: Array<CtrBatch | UserBatch> = [];
+const source =
+  args.layout === 'sample'
+    ? batches(ds.samples.train, { batchSize: args.batchSize, maxLen, shuffle: true, seed: 1, dropLast: true, context: false })
+    : userBatches(ds.samples.train, { batchSize: args.batchSize, maxLen: args.method === 'vql-whole' ? null : L, shuffle: true, seed: 1, context: false });
+for (const b of source) {
+  list.push(b);
+  if (list.length >= want) break;
+}
+for (let i = 0; i < args.warmup; i++) trainer.trainStep(list[i % list.length]!);
+let samples = 0;
+let events = 0;
+const start = performance.now();
+for (let i = 0; i < args.steps; i++) {
+  const b = list[(args.warmup + i) % list.length]!;
+  trainer.trainStep(b);
+  samples += b.size;
+  events += 'layout' in b ? b.historyItem.length : b.size * b.maxLen;
+}
+const seconds = (performance.now() - start) / 1000;
+console.log(
+  JSON.stringify({
+    ...args,
+    backend: info.backend,
+    samplesPerSecond: samples / seconds,
+    msPerStep: (1000 * seconds) / args.steps,
+    targetsPerStep: samples / args.steps,
+    behavioursPerStep: events / args.steps,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+  }),
+);
+trainer.dispose();
+model.dispose();
