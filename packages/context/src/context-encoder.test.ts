@@ -113,6 +113,8 @@ describe('ContextEncoder', () => {
     expect(bad(FEATURES, { fusion: 'sum', embeddingDim: 3 })).toThrow(/fusion 'sum' needs embeddingDim = itemDim/);
     expect(bad(FEATURES, { fusion: 'mul' })).toThrow(/options.fusion must be 'concat' or 'sum'/);
     expect(() => new ContextEncoder({ features: FEATURES, itemDim: 4 } as never)).toThrow(/options.seed/);
+    expect(bad(FEATURES, { logitbias: true })).toThrow(/new ContextEncoder: options: unknown option "logitbias" \(did you mean "logitBias"\?\)/);
+    expect(bad(FEATURES, { outdim: 8 })).toThrow(expect.objectContaining({ code: 'UNKNOWN_OPTION' }));
 
     const enc = new ContextEncoder({ features: FEATURES, itemDim: 4, seed: 1 });
     const item = tf.zeros([3, 4]);

@@ -1,4 +1,4 @@
-import { createRng, tf, weightsFingerprint } from '@vql/runtime';
+import { checkKnownKeys, createRng, tf, weightsFingerprint } from '@vql/runtime';
 import type { Rng, Tensor, Variable } from '@vql/runtime';
 import { VqlContextError } from './errors.js';
 import type { ContextColumns, ContextFeatureSpec } from './feature-spec.js';
@@ -29,6 +29,8 @@ export interface ContextEncoderOptions {
 /** JSON form of the options (`toConfig()`); weights travel separately. */
 export type ContextEncoderConfig = Required<Omit<ContextEncoderOptions, 'embeddingDim'>> & { embeddingDim: Record<string, number> };
 
+const OPTION_KEYS = ['features', 'itemDim', 'fusion', 'embeddingDim', 'outDim', 'logitBias', 'initScale', 'seed'] as const;
+
 /**
  * Owns one embedding table per context feature (row 0 missing, 1..vocabSize ids, vocabSize+1
  * OOV; numeric: 0 missing, 1..n+1 buckets) and fuses context into the item embedding before the
@@ -54,6 +56,7 @@ export class ContextEncoder {
     if (options == null || typeof options !== 'object') {
       throw new VqlContextError('INVALID_OPTIONS', `${where}(options): options are required.`);
     }
+    checkKnownKeys(`${where}: options`, options, OPTION_KEYS, (m) => new VqlContextError('UNKNOWN_OPTION', m));
     this.features = validateFeatureSpecs(where, options.features);
     const positiveInt = (field: string, v: unknown): number => {
       if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
