@@ -17,6 +17,14 @@ export function ownedVariable(initial: Tensor, trainable: boolean): Variable {
   return v;
 }
 
+/**
+ * Assigns checked weights. A variable handed its own live tensor (`setWeights({ ...getWeights(), x })`)
+ * is skipped: tfjs's assign releases the old data before taking the new, which would free it.
+ */
+export function assignAll(pairs: ReadonlyArray<readonly [Variable, Tensor]>): void {
+  for (const [v, t] of pairs) if (t !== v) v.assign(t);
+}
+
 /** A dense [rows, cols] variable, N(0, 1/rows) (fan-in scaled), drawn from `rng`. */
 export function denseVariable(rng: Rng, rows: number, cols: number, scale = 1 / Math.sqrt(rows)): Variable {
   const values = new Float32Array(rows * cols);

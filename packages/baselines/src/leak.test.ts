@@ -57,3 +57,13 @@ describe('no tensors left after dispose', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('setWeights with the module’s own live weights', () => {
+  it.each(['sim-soft', 'eta', 'twin', 'sdim', 'slot-compression', 'multi-interest'])('%s keeps them intact', (kind) => {
+    const m = createInterestModule({ kind }, buildContext(D, L, true));
+    const before = Object.fromEntries(Object.entries(m.getWeights()).map(([k, t]) => [k, Array.from(t.dataSync())]));
+    m.setWeights(m.getWeights()); // each variable handed itself
+    for (const [k, t] of Object.entries(m.getWeights())) expect(Array.from(t.dataSync())).toEqual(before[k]);
+    m.dispose();
+  });
+});

@@ -1,7 +1,7 @@
 import { createRng, tf, type Tensor, type Variable } from '@vql/runtime';
 import { gatherRows, takeWeight } from '@vql/model';
 import type { InterestBuildContext, InterestInputs, InterestModule, InterestModuleConfig, InterestOutput } from '@vql/model';
-import { ATTENTION_OPTIONS, Projections, denseVariable, embeddingsOf, multiHeadAttend, resolveHeads } from '../attention.js';
+import { ATTENTION_OPTIONS, Projections, assignAll, denseVariable, embeddingsOf, multiHeadAttend, resolveHeads } from '../attention.js';
 import type { AttentionOptions, HeadShape } from '../attention.js';
 import { boolOption, checkKnown, intOption } from '../config.js';
 import { realPositions } from '../topk/topk-base.js';
@@ -127,7 +127,7 @@ export class SlotCompression implements InterestModule {
 
   setWeights(weights: Record<string, Tensor>): void {
     const checked = this.own().map(([name, v]) => [v, takeWeight('SlotCompression', weights, name, v.shape)] as const);
-    for (const [v, t] of checked) v.assign(t);
+    assignAll(checked);
   }
 
   dispose(): void {

@@ -4,7 +4,7 @@ import { hamming, packSigns, project, signatureWords } from '../simhash.js';
 import { hostLogKernel } from '../time-kernel.js';
 import { topKIndices } from '../top-k.js';
 import type { Eta } from '../topk/eta.js';
-import { attendHead, checkEmbeddings, checkProjections, hashInput, historyBias, historyTimes, matVec, requestTime } from './host-attention.js';
+import { attendHead, checkEmbeddings, checkProjections, checkScorerKeys, hashInput, historyBias, historyTimes, matVec, requestTime } from './host-attention.js';
 import type { HostProjections, ScorerHistory, ScorerRequest } from './host-attention.js';
 
 /** What ETA keeps per user: m-bit signatures plus pre-projected keys / values of every behaviour (and times). */
@@ -41,6 +41,7 @@ export class EtaScorer {
   readonly words: number;
 
   constructor(readonly options: EtaScorerOptions) {
+    checkScorerKeys('EtaScorer', options, ['k', 'hashBits', 'hashDim', 'rotation', 'useContext', 'kernel', 'inputDim', 'heads', 'headDim', 'wq', 'wk', 'wv']);
     checkProjections('EtaScorer', options);
     if (!Number.isInteger(options.k) || options.k < 1) throw new VqlBaselinesError('OUT_OF_RANGE', `EtaScorer: k must be a positive integer, got ${options.k}.`);
     if (!Number.isInteger(options.hashBits) || options.hashBits < 1) throw new VqlBaselinesError('OUT_OF_RANGE', `EtaScorer: hashBits must be a positive integer, got ${options.hashBits}.`);

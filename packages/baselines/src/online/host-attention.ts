@@ -1,3 +1,4 @@
+import { checkKnownKeys } from '@vql/runtime';
 import { VqlBaselinesError } from '../errors.js';
 
 /** Shape and weights of a multi-head target attention, host side. */
@@ -8,6 +9,12 @@ export interface HostProjections {
   readonly wq: Float32Array; // [D, H·dh]
   readonly wk: Float32Array; // [D, H·dh]
   readonly wv: Float32Array; // [D, H·dh]
+}
+
+/** Unknown option keys of a scorer are errors (a misspelt one would silently use its default). */
+export function checkScorerKeys(where: string, options: object, allowed: readonly string[]): void {
+  if (options == null || typeof options !== 'object') throw new VqlBaselinesError('INVALID_ARGUMENT', `${where}: options must be an object.`);
+  checkKnownKeys(`${where}: options`, options, allowed, (m) => new VqlBaselinesError('UNKNOWN_OPTION', m));
 }
 
 export function checkProjections(where: string, p: HostProjections): void {

@@ -2,7 +2,7 @@ import type { SeparableKernel } from '@vql/temporal-kernel';
 import { VqlBaselinesError } from '../errors.js';
 import { bucketOf, project } from '../simhash.js';
 import type { Sdim, SdimNormalize } from '../topk/sdim.js';
-import { checkEmbeddings, hashInput, historyTimes, matVec, requestTime } from './host-attention.js';
+import { checkEmbeddings, checkScorerKeys, hashInput, historyTimes, matVec, requestTime } from './host-attention.js';
 import type { ScorerHistory, ScorerRequest } from './host-attention.js';
 
 /**
@@ -47,6 +47,7 @@ export class SdimScorer {
   readonly factors: number;
 
   constructor(readonly options: SdimScorerOptions) {
+    checkScorerKeys('SdimScorer', options, ['inputDim', 'hashDim', 'outputDim', 'rounds', 'hashBits', 'normalize', 'wv', 'rotation', 'useContext', 'kernel']);
     const { inputDim: D, hashDim: d, outputDim: O, rounds: m, hashBits: tau } = options;
     if (!Number.isInteger(tau) || tau < 1 || tau > 16) throw new VqlBaselinesError('OUT_OF_RANGE', `SdimScorer: hashBits must be in 1..16, got ${tau}.`);
     if (!Number.isInteger(m) || m < 1) throw new VqlBaselinesError('OUT_OF_RANGE', `SdimScorer: rounds must be a positive integer, got ${m}.`);

@@ -3,7 +3,7 @@ import { VqlBaselinesError } from '../errors.js';
 import { hostLogKernel } from '../time-kernel.js';
 import { topKIndices } from '../top-k.js';
 import type { Twin } from '../topk/twin.js';
-import { attendHead, checkEmbeddings, checkProjections, historyBias, historyTimes, matVec, requestTime } from './host-attention.js';
+import { attendHead, checkEmbeddings, checkProjections, checkScorerKeys, historyBias, historyTimes, matVec, requestTime } from './host-attention.js';
 import type { HostProjections, ScorerHistory, ScorerRequest } from './host-attention.js';
 
 /** What TWIN keeps per user: every behaviour's key and value, pre-projected (as TWIN does offline), and their times. */
@@ -32,6 +32,7 @@ export class TwinScorer {
   readonly width: number;
 
   constructor(readonly options: TwinScorerOptions) {
+    checkScorerKeys('TwinScorer', options, ['k', 'kernel', 'inputDim', 'heads', 'headDim', 'wq', 'wk', 'wv']);
     checkProjections('TwinScorer', options);
     if (!Number.isInteger(options.k) || options.k < 1) throw new VqlBaselinesError('OUT_OF_RANGE', `TwinScorer: k must be a positive integer, got ${options.k}.`);
     this.width = options.heads * options.headDim;

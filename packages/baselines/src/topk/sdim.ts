@@ -2,7 +2,7 @@ import { createRng, tf, type Tensor, type Variable } from '@vql/runtime';
 import { takeWeight } from '@vql/model';
 import type { InterestBuildContext, InterestInputs, InterestModule, InterestModuleConfig, InterestOutput } from '@vql/model';
 import type { KernelConfig } from '@vql/temporal-kernel';
-import { denseVariable, embeddingsOf, ownedVariable } from '../attention.js';
+import { assignAll, denseVariable, embeddingsOf, ownedVariable } from '../attention.js';
 import { boolOption, checkKnown, enumOption, intOption } from '../config.js';
 import { bucketOf, randomRotation } from '../simhash.js';
 import { TimeKernel } from '../time-kernel.js';
@@ -155,8 +155,7 @@ export class Sdim implements InterestModule {
     const wv = takeWeight('Sdim', weights, 'wv', this.wv.shape);
     const rot = takeWeight('Sdim', weights, 'hash/rotation', this.rotation.shape);
     const kernel = this.timeKernel?.checked('Sdim', weights);
-    this.wv.assign(wv);
-    this.rotation.assign(rot);
+    assignAll([[this.wv, wv], [this.rotation, rot]]);
     kernel?.();
   }
 

@@ -1,6 +1,6 @@
 import { createRng, tf, type JsonValue, type Rng, type Tensor, type Variable } from '@vql/runtime';
 import type { InterestBuildContext, InterestInputs, InterestModule, InterestModuleConfig, InterestOutput } from '@vql/model';
-import { ATTENTION_OPTIONS, Projections, attendSelection, resolveHeads } from '../attention.js';
+import { ATTENTION_OPTIONS, Projections, assignAll, attendSelection, resolveHeads } from '../attention.js';
 import type { HeadShape, Selection } from '../attention.js';
 import { checkKnown, intOption } from '../config.js';
 import { TimeKernel } from '../time-kernel.js';
@@ -132,7 +132,7 @@ export abstract class TopKModule implements InterestModule {
   setWeights(weights: Record<string, Tensor>): void {
     const all = [...this.proj.checked(this.where, weights), ...this.checkedExtraWeights(weights)];
     const kernel = this.timeKernel?.checked(this.where, weights);
-    for (const [v, t] of all) v.assign(t);
+    assignAll(all);
     kernel?.();
   }
 
