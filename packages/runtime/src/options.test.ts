@@ -15,6 +15,8 @@ describe('checkKnownKeys', () => {
       /unknown options "zzz", "negatives" \(did you mean "negativesPerPositive"\?\); allowed: negativesPerPositive\./,
     );
     expect(() => checkKnownKeys('g', { train: true }, ['mask', 'training'])).toThrow(/"train" \(did you mean "training"\?\)/);
+    expect(() => checkKnownKeys('g', { fingerprint: 'x' }, ['expectedFingerprint'])).toThrow(/"fingerprint" \(did you mean "expectedFingerprint"\?\)/);
+    expect(() => checkKnownKeys('g', { topK: 4 }, ['k', 'kernel'])).toThrow('g: unknown option "topK"; allowed: k, kernel.');
     expect(() => checkKnownKeys('g', { q: 1 }, [])).toThrow(expect.objectContaining({ code: 'UNKNOWN_OPTION' }));
     expect(() => checkKnownKeys('g', { q: 1 }, [])).toThrow(VqlRuntimeError);
   });

@@ -39,10 +39,10 @@ export function checkKnownKeys(
       const d = distance(lower, a.toLowerCase());
       if (d < bestDistance) [best, bestDistance] = [a, d];
     }
-    // A typo (small edit distance), else a truncation or extension of a known key.
+    // A typo (small edit distance), else a part or an extension of a known key.
     const typo = bestDistance <= Math.max(2, Math.floor(k.length / 3)) ? best : undefined;
-    const prefix = k.length >= 3 ? allowed.find((a) => a.toLowerCase().startsWith(lower) || lower.startsWith(a.toLowerCase())) : undefined;
-    const hint = typo ?? prefix;
+    const part = k.length >= 3 ? allowed.find((a) => a.length >= 3 && (a.toLowerCase().includes(lower) || lower.includes(a.toLowerCase()))) : undefined;
+    const hint = typo ?? part;
     return `"${k}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`;
   });
 
