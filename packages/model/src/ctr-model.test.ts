@@ -64,6 +64,7 @@ describe('CtrModel', () => {
     expect(() => b.setWeights(a.getWeights())).toThrow(/"items\/embedding" has shape \[11, 8\], expected \[13, 8\].*vocabulary of 10 items, this model has 12/);
     expect(() => new CtrModel({ ...config({ kind: 'nope' }) })).toThrow(/unknown interest module kind "nope"; registered: full-attention, vql/);
     expect(() => new CtrModel({ ...config({ kind: 'vql' }), towr: [1] } as never)).toThrow(/unknown config field "towr"/);
+    expect(() => new CtrModel({ ...config({ kind: 'vql' }), context: { logitbias: true } } as never)).toThrow(/config\.context: unknown option "logitbias" \(did you mean "logitBias"\?\)/);
     a.dispose();
     b.dispose();
   });

@@ -2,7 +2,7 @@ import { ContextEncoder, validateFeatureSpecs } from '@vql/context';
 import type { ContextFeatureSpec, FusionMode } from '@vql/context';
 import { isUserBatch } from '@vql/data';
 import type { UserBatch } from '@vql/data';
-import { createRng, tf, weightsFingerprint } from '@vql/runtime';
+import { checkKnownKeys, createRng, tf, weightsFingerprint } from '@vql/runtime';
 import type { JsonValue, Rng, Tensor, Variable } from '@vql/runtime';
 import { checkPositiveInt, denseVariable } from './attention-core.js';
 import { prepareBatch } from './batch-adapter.js';
@@ -113,6 +113,7 @@ function resolveConfig(config: CtrModelConfig): ResolvedCtrModelConfig {
   }
   const contextFeatures = validateFeatureSpecs(`${where}: config.contextFeatures`, config.contextFeatures ?? []);
   const c = config.context ?? {};
+  checkKnownKeys(`${where}: config.context`, c, ['fusion', 'embeddingDim', 'outDim', 'logitBias'], (m) => new VqlModelError('INVALID_CONFIG', m));
   const context = {
     fusion: c.fusion ?? 'concat',
     embeddingDim: c.embeddingDim ?? 16,

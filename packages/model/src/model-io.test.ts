@@ -57,6 +57,7 @@ describe('exportModel / importModel', () => {
   it('refuses tampered weights, a foreign fingerprint and a directory without a model', async () => {
     const { fingerprint } = await exportModel(model, dir);
     await expect(importModel(dir, { expectedFingerprint: 'f'.repeat(64) })).rejects.toThrow(/expected ffffffffffff/);
+    await expect(importModel(dir, { fingerprint: 'f'.repeat(64) } as never)).rejects.toThrow(/importModel: options: unknown option "fingerprint" \(did you mean "expectedFingerprint"\?\)/);
     const bin = await readFile(join(dir, 'weights.bin'));
     bin[17] = bin[17]! ^ 0xff;
     await writeFile(join(dir, 'weights.bin'), bin);

@@ -1,4 +1,4 @@
-import { loadWeights, saveWeights, tf } from '@vql/runtime';
+import { checkKnownKeys, loadWeights, saveWeights, tf } from '@vql/runtime';
 import type { JsonValue } from '@vql/runtime';
 import { CtrModel } from './ctr-model.js';
 import type { CtrModelConfig } from './ctr-model.js';
@@ -47,6 +47,7 @@ export interface ImportResult {
  * `expectedFingerprint`) when it is not the model the caller expects.
  */
 export async function importModel(dir: string, options: { expectedFingerprint?: string } = {}): Promise<ImportResult> {
+  checkKnownKeys('importModel: options', options, ['expectedFingerprint'], (m) => new VqlModelError('UNKNOWN_OPTION', m));
   const loaded = await loadWeights(dir);
   try {
     const meta = loaded.meta;
