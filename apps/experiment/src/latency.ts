@@ -80,7 +80,7 @@ function vqlScorers(model: CtrModel, h: UserHistory): { vql: Scorer; full: Score
     stateBytes: blob.byteLength,
     // A request decodes the user's blob (as fetched from a store) and scores from it.
     request: (items) => cached.interest(decodeCache(blob), { items, time: NOW }),
-    dispose: () => {},
+    dispose: () => cm.dispose(), // the cache model's weight snapshot (idempotent)
   };
   // Full attention over the same model's exact keys and values (projection not timed: its best case).
   const kernel = attention.temporalKernel();
@@ -93,7 +93,7 @@ function vqlScorers(model: CtrModel, h: UserHistory): { vql: Scorer; full: Score
       const state: ExactAttentionState = { count: L, keys, values, logBias };
       exactAttention(cm.layout, state, enc.queries, enc.count, cm.logitScale);
     },
-    dispose: () => {},
+    dispose: () => cm.dispose(), // the cache model's weight snapshot (idempotent)
   };
   return { vql, full };
 }
