@@ -1,11 +1,11 @@
 // One training-throughput measurement in its own process (so peak RSS is this configuration's):
-// argv[2] = JSON { method, layout, L, batchSize, warmup, steps }. Prints one JSON line.
+// argv[2] = JSON { method, layout, L, batchSize, warmup, steps, threads? }. Prints one JSON line.
 // Data: synthetic, ~330k events in total at every L (users of L..1.2L behaviours, one target per
 // 10 behaviours), 50,000 items, no static context; d = 32, H = 4, G = 2, K = 64, R = 3, Adam.
 import { batches, generateSynthetic, userBatches } from '@vql/data';
 import type { CtrBatch, UserBatch } from '@vql/data';
 import { initBackend } from '@vql/runtime';
-import { CtrModel, Trainer } from '../src/index.js';
+import { CtrModel, Trainer, setCausalScanThreads } from '../src/index.js';
 import type { CtrModelConfig, InterestModuleConfig } from '../src/index.js';
 
 export type BenchMethod = 'full-attention' | 'twin' | 'vql-whole' | 'vql-newest';
@@ -16,10 +16,13 @@ export interface WorkerArgs {
   batchSize: number;
   warmup: number;
   steps: number;
+  /** Threads of the causal-cache scan (whole-history VQL, user layout). Default 1. */
+  threads?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
 const info = await initBackend();
+setCausalScanThreads(args.threads ?? 1);
 if (args.method === 'twin') {
   // @vql/baselines depends on @vql/model, so model cannot declare it; the bench (not shipped)
   // loads its sources directly to measure TWIN beside VQL in the same harness.

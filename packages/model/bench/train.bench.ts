@@ -101,6 +101,12 @@ for (const L of lengths) {
       const row = runWorker(workerArgs(method, layout, L));
       rows.push(row);
       print(row);
+      if (method === 'vql-whole' && layout === 'user') {
+        // The same step with the causal scan split over 2 worker threads (users are independent).
+        const two = { ...runWorker({ ...workerArgs(method, layout, L), threads: 2 }), method: 'vql-whole, 2 scan threads' };
+        rows.push(two);
+        print(two);
+      }
     }
   }
   if (torch) {

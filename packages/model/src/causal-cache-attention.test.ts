@@ -3,6 +3,7 @@ import type { UserBatch } from '@vql/data';
 import { tinySyntheticConfig } from '@vql/data/testing';
 import { initBackend, tf } from '@vql/runtime';
 import { causalCacheHost } from './causal-cache-attention.js';
+import { setCausalScanThreads } from './causal-scan-pool.js';
 import type { CausalLayout } from './causal-cache-attention.js';
 import { CtrModel } from './ctr-model.js';
 import type { CtrModelConfig } from './ctr-model.js';
@@ -78,6 +79,27 @@ describe.each(['wasm', 'cpu'] as const)('causal-cache VQL training (%s)', (backe
     // Embeddings, context, projections, codebooks, kernel rates and weights, tower: all reached.
     expect(nonZero).toBe(a.grads.size);
     expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('two scan threads give the one-thread loss and gradients (to rounding), the same on every run', () => {
+    const model = new CtrModel(modelConfig());
+    const prepared = model.prepare(batch);
+    expect(batch.numUsers).toBeGreaterThan(1);
+    const one = lossAndGrads(model, prepared);
+    setCausalScanThreads(2);
+    try {
+      const a = lossAndGrads(model, prepared);
+      const b = lossAndGrads(model, prepared);
+      expect(b.loss).toBe(a.loss);
+      for (const [name, g] of a.grads) {
+        expect(b.grads.get(name)).toEqual(g);
+        expect(relativeError(g, one.grads.get(name)!)).toBeLessThan(1e-6);
+      }
+      expect(Math.abs(a.loss - one.loss)).toBeLessThan(1e-6);
+    } finally {
+      setCausalScanThreads(1);
+    }
     model.dispose();
   });
 

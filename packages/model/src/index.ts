@@ -34,6 +34,7 @@ export { layoutBatches, layoutBatchCount } from './batch-layout.js';
 export type { BatchLayout, LayoutBatchOptions } from './batch-layout.js';
 export { causalCacheAttention, causalCacheHost } from './causal-cache-attention.js';
 export type { CausalLayout, CausalCacheOptions, CausalCacheGrads } from './causal-cache-attention.js';
+export { setCausalScanThreads, causalScanThreads } from './causal-scan-pool.js';
 export { prepareUserBatch, validateUserBatch } from './user-batch-adapter.js';
 export { resolveHistoryPolicy, describeHistoryPolicy } from './history-policy.js';
 export type { HistoryPolicy } from './history-policy.js';

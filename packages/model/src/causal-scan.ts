@@ -1,0 +1,570 @@
+import type { AttentionShape } from './attention-core.js';
+
+/**
+ * Where the events and targets of a user-grouped batch lie (DESIGN §2b). Events of user k are
+ * [eventOffsets[k], eventOffsets[k+1]) with non-decreasing times; its targets are
+ * [targetOffsets[k], targetOffsets[k+1]) in time order, target j seeing the user's first
+ * historyEnd[j] events (non-decreasing in j, every one strictly before the target in time).
+ */
+export interface CausalLayout {
+  readonly numUsers: number; // Bu
+  readonly eventOffsets: Int32Array; // [Bu+1]
+  readonly eventRow: Int32Array; // [E] unique row of each event (keys, values, bias are per row)
+  readonly eventTime: Float64Array; // [E] seconds
+  readonly targetOffsets: Int32Array; // [Bu+1]
+  readonly targetTime: Float64Array; // [T] seconds
+  readonly historyEnd: Int32Array; // [T] relative to the user's first event
+}
+
+export interface CausalCacheOptions {
+  readonly layout: CausalLayout;
+  /** Code of every unique row per head group, [U·G] (the keys are the straight-through codes). */
+  readonly codes: Int32Array;
+  readonly shape: AttentionShape;
+  /** Factor on q·c (1/√d_h). */
+  readonly scale: number;
+  /** Seconds per kernel time unit: λ_r = e^{logRate_r}·unit per second. */
+  readonly kernelUnit: number;
+}
+
+/** Float64 gradient sums of one scan (or one thread's share of the users). */
+export interface ScanGrads {
+  dq: Float64Array; // [T·H·d_h]
+  dk: Float64Array; // [U·G·d_h]
+  dv: Float64Array; // [U·H·d_h]
+  db: Float64Array; // [U]
+  dLambda: Float64Array; // [R] with respect to λ_r (per second)
+  dLogBeta: Float64Array; // [R]
+}
+
+export interface CausalCacheGrads {
+  dq: Float32Array; // [T·H·d_h]
+  dk: Float32Array; // [U·G·d_h]
+  dv: Float32Array; // [U·H·d_h]
+  db: Float32Array; // [U]
+  dLogRate: Float32Array; // [R]
+  dLogBeta: Float32Array; // [R]
+}
+
+/**
+ * The scans as small methods over flat typed arrays (hot loops read their fields into locals
+ * first): V8 optimises small functions far better than one large closure.
+ */
+export class CausalScan {
+  // Shapes.
+  private readonly H: number;
+  private readonly G: number;
+  private readonly dh: number;
+  private readonly hpg: number; // heads per group
+  private readonly kw: number; // G·d_h
+  private readonly vw: number; // H·d_h
+  private readonly gw: number; // value width of one group's heads
+  private readonly R: number;
+  private readonly K: number;
+  private readonly dd: number; // d_h²
+  private readonly T: number;
+  private readonly U: number;
+  private readonly scale: number;
+  private readonly lambda: Float64Array; // [R] per second
+  private readonly logB: Float64Array; // [R]
+  private readonly codeKey: Float64Array; // [G·K·d_h]
+  // Forward state of the current user: [(g·K + c)·R + r] and [((g·K + c)·R + r)·gw + x]; primes are time-weighted.
+  private readonly N: Float64Array;
+  private readonly S: Float64Array;
+  private readonly Np: Float64Array;
+  private readonly Sp: Float64Array;
+  /** Relative event index where code (g, c) first occurs in the current user, −1 = not yet. */
+  private readonly firstSeen: Int32Array; // [G·K]
+  /** Codes seen so far in the current user, per group: [g·K + n] for n < nPresent[g]. */
+  private readonly present: Int32Array;
+  private readonly nPresent: Int32Array; // [G]
+  private readonly weightOf: Float64Array; // [E] w_i = e^{b_i − max_user b}
+  private readonly decay: Float64Array; // [R]
+  private readonly term: Float64Array; // [R]
+  private readonly eBuf: Float64Array; // [hpg·K] e^{u − M}/D per head of a group and code
+  // Per target, kept from the forward pass.
+  private readonly phi: Float64Array; // [T·R] normalised φ_r
+  private readonly maxU: Float64Array; // [T·H]
+  private readonly den: Float64Array; // [T·H]
+  private readonly out64: Float64Array; // [T·vw]
+
+  constructor(
+    private readonly q: Float32Array,
+    k: Float32Array,
+    private readonly v: Float32Array,
+    private readonly bias: Float32Array | null,
+    logRate: Float64Array | null,
+    logBeta: Float64Array | null,
+    U: number,
+    private readonly o: CausalCacheOptions,
+  ) {
+    const { heads: H, groups: G, headDim: dh } = o.shape;
+    this.H = H;
+    this.G = G;
+    this.dh = dh;
+    this.hpg = H / G;
+    this.kw = G * dh;
+    this.vw = H * dh;
+    this.gw = this.hpg * dh;
+    this.dd = dh * dh;
+    this.scale = o.scale;
+    this.U = U;
+    this.T = o.layout.targetTime.length;
+    const R = logRate === null ? 1 : logRate.length;
+    this.R = R;
+    // Rounded like tfjs's exp(logRate)·unit (and the per-position kernel op), so both paths see one λ.
+    this.lambda = new Float64Array(R);
+    this.logB = new Float64Array(R);
+    for (let r = 0; r < R; r++) {
+      this.lambda[r] = logRate === null ? 0 : Math.fround(Math.fround(Math.exp(logRate[r]!)) * o.kernelUnit);
+      this.logB[r] = logBeta === null ? 0 : logBeta[r]!;
+    }
+    const codes = o.codes;
+    let K = 1;
+    for (let i = 0; i < U * G; i++) if (codes[i]! + 1 > K) K = codes[i]! + 1;
+    this.K = K;
+    const GK = G * K;
+    // Key of code c of group g, read from the first row that uses it (straight-through keys equal their code).
+    this.codeKey = new Float64Array(GK * dh);
+    const seen = new Uint8Array(GK);
+    for (const u of o.layout.eventRow) {
+      for (let g = 0; g < G; g++) {
+        const idx = g * K + codes[u * G + g]!;
+        if (seen[idx] === 1) continue;
+        seen[idx] = 1;
+        for (let c = 0; c < dh; c++) this.codeKey[idx * dh + c] = k[u * this.kw + g * dh + c]!;
+      }
+    }
+    this.N = new Float64Array(GK * R);
+    this.Np = new Float64Array(GK * R);
+    this.S = new Float64Array(GK * R * this.gw);
+    this.Sp = new Float64Array(GK * R * this.gw);
+    this.firstSeen = new Int32Array(GK).fill(-1);
+    this.present = new Int32Array(GK);
+    this.nPresent = new Int32Array(G);
+    this.weightOf = new Float64Array(o.layout.eventRow.length);
+    this.decay = new Float64Array(R);
+    this.term = new Float64Array(R);
+    this.eBuf = new Float64Array(this.hpg * K);
+    this.phi = new Float64Array(this.T * R);
+    this.maxU = new Float64Array(this.T * H);
+    this.den = new Float64Array(this.T * H);
+    this.out64 = new Float64Array(this.T * this.vw);
+  }
+
+  private resetUser(): void {
+    const { R, gw, K, G } = this;
+    for (let g = 0; g < G; g++) {
+      for (let n = 0; n < this.nPresent[g]!; n++) {
+        const idx = g * K + this.present[g * K + n]!;
+        this.firstSeen[idx] = -1;
+        this.N.fill(0, idx * R, (idx + 1) * R);
+        this.Np.fill(0, idx * R, (idx + 1) * R);
+        this.S.fill(0, idx * R * gw, (idx + 1) * R * gw);
+        this.Sp.fill(0, idx * R * gw, (idx + 1) * R * gw);
+      }
+      this.nPresent[g] = 0;
+    }
+  }
+
+  private userWeights(e0: number, e1: number): void {
+    const { bias, weightOf } = this;
+    const rows = this.o.layout.eventRow;
+    if (bias === null) {
+      weightOf.fill(1, e0, e1);
+      return;
+    }
+    let bmax = -Infinity;
+    for (let i = e0; i < e1; i++) bmax = Math.max(bmax, bias[rows[i]!]!);
+    for (let i = e0; i < e1; i++) weightOf[i] = Math.exp(bias[rows[i]!]! - bmax);
+  }
+
+  /** Multiplies the state by e^{−λ_r·dT} (primes: age grows by dT too). */
+  private decayState(dT: number, primes: boolean): void {
+    const { R, gw, K, G, N, S, Np, Sp, decay, lambda, present, nPresent } = this;
+    for (let r = 0; r < R; r++) decay[r] = Math.exp(-lambda[r]! * dT);
+    for (let g = 0; g < G; g++) {
+      const np = nPresent[g]!;
+      for (let n = 0; n < np; n++) {
+        const idx = g * K + present[g * K + n]!;
+        for (let r = 0; r < R; r++) {
+          const s = idx * R + r;
+          const f = decay[r]!;
+          const so = s * gw;
+          if (primes) {
+            Np[s] = f * (Np[s]! + dT * N[s]!);
+            for (let x = 0; x < gw; x++) Sp[so + x] = f * (Sp[so + x]! + dT * S[so + x]!);
+          }
+          N[s] = f * N[s]!;
+          for (let x = 0; x < gw; x++) S[so + x] = f * S[so + x]!;
+        }
+      }
+    }
+  }
+
+  /** Adds events [from, to) of the user starting at e0, anchored at tau. */
+  private addEvents(e0: number, from: number, to: number, tau: number, primes: boolean): void {
+    const { R, gw, K, G, vw, N, S, Np, Sp, term, lambda, v, weightOf, firstSeen, present, nPresent } = this;
+    const { eventRow, eventTime } = this.o.layout;
+    const codes = this.o.codes;
+    for (let i = from; i < to; i++) {
+      const ev = e0 + i;
+      const u = eventRow[ev]!;
+      const age = tau - eventTime[ev]!;
+      const w = weightOf[ev]!;
+      for (let r = 0; r < R; r++) term[r] = w * Math.exp(-lambda[r]! * age);
+      for (let g = 0; g < G; g++) {
+        const c = codes[u * G + g]!;
+        const idx = g * K + c;
+        if (firstSeen[idx] === -1) {
+          firstSeen[idx] = i;
+          present[g * K + nPresent[g]!] = c;
+          nPresent[g]++;
+        }
+        const vb = u * vw + g * gw;
+        for (let r = 0; r < R; r++) {
+          const s = idx * R + r;
+          const a = term[r]!;
+          N[s] += a;
+          const so = s * gw;
+          for (let x = 0; x < gw; x++) S[so + x] += a * v[vb + x]!;
+          if (primes) {
+            const ap = a * age;
+            Np[s] += ap;
+            for (let x = 0; x < gw; x++) Sp[so + x] += ap * v[vb + x]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Normalised φ of target j at anchor tau, into phi[j·R ...]; returns δ = t_j − τ. */
+  private setPhi(j: number, tau: number): number {
+    const { R, lambda, logB, phi } = this;
+    const delta = this.o.layout.targetTime[j]! - tau;
+    let m = -Infinity;
+    for (let r = 0; r < R; r++) m = Math.max(m, logB[r]! - lambda[r]! * delta);
+    for (let r = 0; r < R; r++) phi[j * R + r] = Math.exp(logB[r]! - lambda[r]! * delta - m);
+    return delta;
+  }
+
+  /**
+   * e^{u_c − M}/D for the heads of group g at target j over the group's present codes, into
+   * eBuf[hh·K + c]. `store` (forward): M and D are computed and kept; else the kept ones are used.
+   */
+  private codeWeights(j: number, g: number, store: boolean): void {
+    const { hpg, dh, vw, K, R, H, q, codeKey, eBuf, present, N, phi, scale } = this;
+    const np = this.nPresent[g]!;
+    for (let hh = 0; hh < hpg; hh++) {
+      const h = g * hpg + hh;
+      const qo = j * vw + h * dh;
+      const eo = hh * K;
+      let M = -Infinity;
+      for (let n = 0; n < np; n++) {
+        const c = present[g * K + n]!;
+        const kb = (g * K + c) * dh;
+        let dot = 0;
+        for (let x = 0; x < dh; x++) dot += q[qo + x]! * codeKey[kb + x]!;
+        const u = dot * scale;
+        eBuf[eo + c] = u;
+        if (u > M) M = u;
+      }
+      if (store) this.maxU[j * H + h] = M;
+      else M = this.maxU[j * H + h]!;
+      let D = 0;
+      for (let n = 0; n < np; n++) {
+        const c = present[g * K + n]!;
+        const e = Math.exp(eBuf[eo + c]! - M);
+        eBuf[eo + c] = e;
+        if (store) {
+          const sb = (g * K + c) * R;
+          let nc = 0;
+          for (let r = 0; r < R; r++) nc += phi[j * R + r]! * N[sb + r]!;
+          D += e * nc;
+        }
+      }
+      if (store) this.den[j * H + h] = D;
+      else D = this.den[j * H + h]!;
+      for (let n = 0; n < np; n++) eBuf[eo + present[g * K + n]!]! /= D;
+    }
+  }
+
+  /** o^h = Σ_c e_c Σ_r φ_r S[c,r] for the heads of group g at target j. */
+  private readout(j: number, g: number): void {
+    const { hpg, dh, vw, K, R, gw, S, phi, eBuf, present, out64 } = this;
+    const np = this.nPresent[g]!;
+    for (let hh = 0; hh < hpg; hh++) {
+      const oo = j * vw + (g * hpg + hh) * dh;
+      for (let n = 0; n < np; n++) {
+        const c = present[g * K + n]!;
+        const e = eBuf[hh * K + c]!;
+        for (let r = 0; r < R; r++) {
+          const f = e * phi[j * R + r]!;
+          const so = ((g * K + c) * R + r) * gw + hh * dh;
+          for (let x = 0; x < dh; x++) out64[oo + x] += f * S[so + x]!;
+        }
+      }
+    }
+  }
+
+  /** Forward pass over users [u0, u1) (default all); returns o for every target (zeros outside the range). */
+  forward(u0 = 0, u1 = this.o.layout.numUsers): Float64Array {
+    const { G } = this;
+    const { eventOffsets, eventTime, targetOffsets, historyEnd } = this.o.layout;
+    for (let user = u0; user < u1; user++) {
+      const e0 = eventOffsets[user]!;
+      this.userWeights(e0, eventOffsets[user + 1]!);
+      this.resetUser();
+      let seen = 0;
+      let tau = 0;
+      for (let j = targetOffsets[user]!; j < targetOffsets[user + 1]!; j++) {
+        const end = historyEnd[j]!;
+        if (end > seen) {
+          const tauNew = eventTime[e0 + end - 1]!;
+          if (seen > 0 && tauNew !== tau) this.decayState(tauNew - tau, false);
+          this.addEvents(e0, seen, end, tauNew, false);
+          seen = end;
+          tau = tauNew;
+        }
+        if (seen === 0) continue; // no behaviour yet: zeros, like an empty history
+        this.setPhi(j, tau);
+        for (let g = 0; g < G; g++) {
+          this.codeWeights(j, g, true);
+          this.readout(j, g);
+        }
+      }
+    }
+    return this.out64;
+  }
+
+  /** Float64 gradient buffers of the right sizes, zeroed. */
+  newGrads(): ScanGrads {
+    return {
+      dq: new Float64Array(this.T * this.vw),
+      dk: new Float64Array(this.U * this.kw),
+      dv: new Float64Array(this.U * this.vw),
+      db: new Float64Array(this.U),
+      dLambda: new Float64Array(this.R),
+      dLogBeta: new Float64Array(this.R),
+    };
+  }
+
+  /** Backward pass over users [u0, u1) (after `forward` over them): adds into `grads`. */
+  backward(gr: Float32Array, grads: ScanGrads, u0 = 0, u1 = this.o.layout.numUsers): void {
+    const { G, R, gw, K, hpg, dd } = this;
+    const GK = G * K;
+    const { eventOffsets, eventTime, targetOffsets, historyEnd } = this.o.layout;
+    const acc = {
+      ...grads,
+      go: new Float64Array(this.T * this.H),
+      AS: new Float64Array(GK * R * gw),
+      AN: new Float64Array(GK * R),
+      AQ: new Float64Array(GK * R * hpg * dd),
+      AP: new Float64Array(GK * R * gw),
+    };
+    const dPhi = new Float64Array(R);
+    for (let user = u0; user < u1; user++) {
+      const e0 = eventOffsets[user]!;
+      const t0 = targetOffsets[user]!;
+      const t1 = targetOffsets[user + 1]!;
+      this.userWeights(e0, eventOffsets[user + 1]!);
+      this.resetUser();
+      // Pass A: forward re-scan; per target dq, dφ → (dβ, dλ), and dλ through the state (primes).
+      let seen = 0;
+      let tau = 0;
+      for (let j = t0; j < t1; j++) {
+        const end = historyEnd[j]!;
+        if (end > seen) {
+          const tauNew = eventTime[e0 + end - 1]!;
+          if (seen > 0 && tauNew !== tau) this.decayState(tauNew - tau, true);
+          this.addEvents(e0, seen, end, tauNew, true);
+          seen = end;
+          tau = tauNew;
+        }
+        if (seen === 0) continue;
+        const delta = this.o.layout.targetTime[j]! - tau;
+        dPhi.fill(0);
+        for (let g = 0; g < G; g++) {
+          this.codeWeights(j, g, false);
+          this.targetGrads(j, g, gr, acc, dPhi);
+        }
+        for (let r = 0; r < R; r++) {
+          const f = this.phi[j * R + r]!;
+          acc.dLogBeta[r] += dPhi[r]! * f;
+          acc.dLambda[r] -= delta * dPhi[r]! * f;
+        }
+      }
+      // Pass B: reverse scan of the adjoint state; per behaviour dv, db, dk.
+      let tauA = Number.NaN;
+      for (let j = t1 - 1; j >= t0; j--) {
+        const end = historyEnd[j]!;
+        if (end === 0) break;
+        const tauJ = eventTime[e0 + end - 1]!;
+        const dT = Number.isNaN(tauA) ? 0 : tauA - tauJ;
+        for (let r = 0; r < R; r++) this.decay[r] = Math.exp(-this.lambda[r]! * dT);
+        for (let g = 0; g < G; g++) {
+          this.codeWeights(j, g, false);
+          this.adjointTarget(j, g, end, Number.isNaN(tauA), gr, acc);
+        }
+        tauA = tauJ;
+        const start = j > t0 ? historyEnd[j - 1]! : 0;
+        if (end > start) this.eventGrads(e0, start, end, tauJ, acc);
+      }
+    }
+  }
+
+  /** The float32 gradients of the op from summed float64 buffers (dλ → d logRate). */
+  finish(grads: ScanGrads): CausalCacheGrads {
+    const dLogRate = new Float32Array(this.R);
+    for (let r = 0; r < this.R; r++) dLogRate[r] = grads.dLambda[r]! * this.lambda[r]!;
+    return {
+      dq: Float32Array.from(grads.dq),
+      dk: Float32Array.from(grads.dk),
+      dv: Float32Array.from(grads.dv),
+      db: Float32Array.from(grads.db),
+      dLogRate,
+      dLogBeta: Float32Array.from(grads.dLogBeta),
+    };
+  }
+
+  /** Relative cost of each user's scan (behaviours plus targets weighted by their code work), for splitting users across threads. */
+  userCosts(): Float64Array {
+    const { numUsers, eventOffsets, targetOffsets } = this.o.layout;
+    // A behaviour costs ~G·R·(H/G)·d_h² in the reverse scan, a target ~2·K times that (every present code).
+    const perTarget = 2 * this.K;
+    const out = new Float64Array(numUsers);
+    for (let u = 0; u < numUsers; u++) out[u] = eventOffsets[u + 1]! - eventOffsets[u]! + perTarget * (targetOffsets[u + 1]! - targetOffsets[u]!);
+    return out;
+  }
+
+  /** Pass A at target j, group g: dq (through the code logits), dφ and dλ through the state. */
+  private targetGrads(j: number, g: number, gr: Float32Array, acc: { dq: Float64Array; dLambda: Float64Array; go: Float64Array }, dPhi: Float64Array): void {
+    const { hpg, dh, vw, K, R, gw, H, S, Sp, N, Np, phi, eBuf, present, out64, codeKey, scale } = this;
+    const { dq, dLambda, go } = acc;
+    const np = this.nPresent[g]!;
+    for (let hh = 0; hh < hpg; hh++) {
+      const h = g * hpg + hh;
+      const ho = j * vw + h * dh;
+      let gO = 0;
+      for (let x = 0; x < dh; x++) gO += gr[ho + x]! * out64[ho + x]!;
+      go[j * H + h] = gO;
+      for (let n = 0; n < np; n++) {
+        const c = present[g * K + n]!;
+        const idx = g * K + c;
+        const e = eBuf[hh * K + c]!;
+        let gs = 0;
+        let nc = 0;
+        for (let r = 0; r < R; r++) {
+          const s = idx * R + r;
+          const so = s * gw + hh * dh;
+          let dot = 0;
+          let dotP = 0;
+          for (let x = 0; x < dh; x++) {
+            dot += gr[ho + x]! * S[so + x]!;
+            dotP += gr[ho + x]! * Sp[so + x]!;
+          }
+          const f = phi[j * R + r]!;
+          gs += f * dot;
+          nc += f * N[s]!;
+          dPhi[r] += e * (dot - gO * N[s]!);
+          dLambda[r] += e * f * (gO * Np[s]! - dotP);
+        }
+        const du = e * (gs - gO * nc) * scale;
+        if (du === 0) continue;
+        for (let x = 0; x < dh; x++) dq[ho + x] += du * codeKey[idx * dh + x]!;
+      }
+    }
+  }
+
+  /**
+   * Pass B at target j, group g: re-anchors the adjoint state of every code present at j to τ_j
+   * (factor `decay`, ≤ 1) and adds the target's local adjoints. Codes first seen at or after
+   * `end` hold no behaviour before j, so their adjoint is never read again and is skipped.
+   */
+  private adjointTarget(j: number, g: number, end: number, first: boolean, gr: Float32Array, acc: { go: Float64Array; AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array }): void {
+    const { hpg, dh, vw, K, R, gw, H, dd, phi, eBuf, present, firstSeen, decay, q } = this;
+    const { go, AS, AN, AQ, AP } = acc;
+    const np = this.nPresent[g]!;
+    const qw = hpg * dd;
+    for (let n = 0; n < np; n++) {
+      const c = present[g * K + n]!;
+      const idx = g * K + c;
+      if (firstSeen[idx]! >= end) continue;
+      for (let r = 0; r < R; r++) {
+        const s = idx * R + r;
+        // The newest target of the user starts from zero (whatever a previous user left is dropped).
+        const f = first ? 0 : decay[r]!;
+        const fr = phi[j * R + r]!;
+        let an = f * AN[s]!;
+        // Heads own disjoint sub-blocks of AS, AP and AQ: decay and add in one pass each.
+        for (let hh = 0; hh < hpg; hh++) {
+          const a = eBuf[hh * K + c]! * fr;
+          const h = g * hpg + hh;
+          const ho = j * vw + h * dh;
+          const gO = go[j * H + h]!;
+          an -= a * gO;
+          const sh = s * gw + hh * dh;
+          const qh = s * qw + hh * dd;
+          const agO = a * gO;
+          for (let x = 0; x < dh; x++) {
+            const qx = q[ho + x]!;
+            AS[sh + x] = f * AS[sh + x]! + a * gr[ho + x]!;
+            AP[sh + x] = f * AP[sh + x]! + agO * qx;
+            const aq = a * qx;
+            const row = qh + x * dh;
+            for (let y = 0; y < dh; y++) AQ[row + y] = f * AQ[row + y]! + aq * gr[ho + y]!;
+          }
+        }
+        AN[s] = an;
+      }
+    }
+  }
+
+  /** Pass B, events [start, end) of the user at e0 (anchored at tau): dv, db and the key gradient dk. */
+  private eventGrads(e0: number, start: number, end: number, tau: number, acc: { dv: Float64Array; dk: Float64Array; db: Float64Array; AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array }): void {
+    const { G, K, R, gw, hpg, dh, dd, vw, kw, v, term, lambda, weightOf, scale } = this;
+    const { dv, dk, db, AS, AN, AQ, AP } = acc;
+    const { eventRow, eventTime } = this.o.layout;
+    const codes = this.o.codes;
+    const qw = hpg * dd;
+    for (let i = start; i < end; i++) {
+      const ev = e0 + i;
+      const u = eventRow[ev]!;
+      const age = tau - eventTime[ev]!;
+      const w = weightOf[ev]!;
+      for (let r = 0; r < R; r++) term[r] = w * Math.exp(-lambda[r]! * age);
+      let dbi = 0;
+      for (let g = 0; g < G; g++) {
+        const idx = g * K + codes[u * G + g]!;
+        const vb = u * vw + g * gw;
+        const kb = u * kw + g * dh;
+        for (let r = 0; r < R; r++) {
+          const a = term[r]!;
+          if (a === 0) continue;
+          const s = idx * R + r;
+          const so = s * gw;
+          let dotv = 0;
+          for (let x = 0; x < gw; x++) {
+            dv[vb + x] += a * AS[so + x]!;
+            dotv += AS[so + x]! * v[vb + x]!;
+          }
+          dbi += a * (dotv + AN[s]!);
+          const as = a * scale;
+          const qb = s * qw;
+          for (let hh = 0; hh < hpg; hh++) {
+            const vh = vb + hh * dh;
+            const ph = so + hh * dh;
+            const qh = qb + hh * dd;
+            for (let x = 0; x < dh; x++) {
+              let m = 0;
+              const row = qh + x * dh;
+              for (let y = 0; y < dh; y++) m += AQ[row + y]! * v[vh + y]!;
+              dk[kb + x] += as * (m - AP[ph + x]!);
+            }
+          }
+        }
+      }
+      db[u] += dbi;
+    }
+  }
+}
