@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { multiScaleSizes, parseExperimentConfig } from './config.js';
+import { fixedBudgetSizes, multiScaleSizes, parseExperimentConfig } from './config.js';
 import { loadConfig } from './load-config.js';
 import { planRuns } from './plan.js';
 import { PRESETS } from './presets.js';
@@ -18,10 +18,37 @@ describe('presets', () => {
     expect(() => parseExperimentConfig(PRESETS[name as keyof typeof PRESETS])).not.toThrow();
   });
 
-  it('smoke runs every method once on synthetic data', () => {
+  it('smoke runs every method once on synthetic data, the oracle on the whole history and on the newest L', () => {
     const runs = planRuns(PRESETS.smoke, new Set(['synthetic']));
     const main = runs.filter((r) => r.studies.includes('main'));
-    expect(main.map((r) => r.method).sort()).toEqual([...PRESETS.smoke.methods].sort());
+    expect(main.filter((r) => r.variant === 'default').map((r) => r.method).sort()).toEqual(PRESETS.smoke.methods.filter((m) => m !== 'oracle').sort());
+    expect(main.filter((r) => r.method === 'oracle').map((r) => r.variant).sort()).toEqual(['at-L', 'full-history']);
+    expect(main.filter((r) => r.method === 'vql').map((r) => r.variant).sort()).toEqual(['default', 'whole-history']);
+  });
+
+  it('paper runs the synthetic main comparison at L = 1000 and 10⁴, three seeds, on every training sample', () => {
+    const runs = planRuns(PRESETS.paper, new Set(['synthetic']));
+    const main = runs.filter((r) => r.studies.includes('main') && r.method === 'vql' && r.variant === 'default');
+    expect(main.map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['1000/1', '1000/2', '1000/3', '10000/1', '10000/2', '10000/3']);
+    // Whole-history VQL is trained once per seed (listed with the largest L).
+    expect(runs.filter((r) => r.variant === 'whole-history').map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['10000/1', '10000/2', '10000/3']);
+    expect(runs.filter((r) => r.method === 'oracle' && r.variant === 'at-L' && r.seed === 1).map((r) => r.L).sort((a, b) => a - b)).toEqual([100, 300, 1000, 10_000]);
+    const synthetic = PRESETS.paper.datasets.find((d) => d.name === 'synthetic')!;
+    expect(synthetic.maxTrainSamples).toBeUndefined();
+    const s = synthetic.synthetic!;
+    const total = s.numUsers * s.impressionsPerUser!;
+    expect(Math.floor(total * s.split![0]!)).toBeGreaterThanOrEqual(100_000);
+    expect(Math.floor(total * s.split![2]!)).toBeGreaterThanOrEqual(50_000);
+    const quick = PRESETS.quick.datasets.find((d) => d.name === 'synthetic')!.synthetic!;
+    expect(Math.floor(quick.numUsers * quick.impressionsPerUser! * quick.split![0]!)).toBeGreaterThanOrEqual(60_000);
+    expect(Math.floor(quick.numUsers * quick.impressionsPerUser! * quick.split![2]!)).toBeGreaterThanOrEqual(20_000);
+  });
+
+  it('the G sweep keeps the total code budget fixed', () => {
+    const runs = planRuns(PRESETS.quick, new Set(['synthetic'])).filter((r) => r.studies.includes('group-sweep'));
+    const budget = PRESETS.quick.model.codebookSizes.reduce((a, b) => a + b, 0);
+    expect(runs.map((r) => r.codebookSizes.length).sort()).toEqual([1, 2, 4]);
+    for (const r of runs) expect(r.codebookSizes.reduce((a, b) => a + b, 0)).toBe(budget);
   });
 
   it('quick covers the main comparison, ablations, K/G/L sweeps and latency', () => {
@@ -38,6 +65,7 @@ describe('presets', () => {
     const mainVql = runs.filter((r) => r.method === 'vql' && r.variant === 'default' && r.L === 300 && r.studies.includes('main'));
     expect(mainVql).toHaveLength(1);
     expect(mainVql[0]!.studies.sort()).toEqual(['codebook-sweep', 'group-sweep', 'length-sweep', 'main']);
+    expect(mainVql[0]!.codebookSizes).toEqual(PRESETS.quick.model.codebookSizes);
     expect(runs.filter((r) => r.studies.includes('codebook-sweep')).map((r) => Math.max(...r.codebookSizes)).sort((a, b) => a - b)).toEqual([16, 64, 256]);
     // Latency runs are measured apart even where their parameters match a training run.
     expect(runs.filter((r) => r.studies.includes('latency')).every((r) => r.studies.length === 1)).toBe(true);
@@ -54,7 +82,7 @@ describe('loadConfig', () => {
   });
 
   it('names the offending key, preset, method or dataset', () => {
-    expect(() => loadConfig({ preset: 'huge' })).toThrow(/--preset: unknown preset "huge"; known presets: smoke, quick, full/);
+    expect(() => loadConfig({ preset: 'huge' })).toThrow(/--preset: unknown preset "huge"; known presets: smoke, quick, paper/);
     expect(() => loadConfig({ methods: 'vql,din' })).toThrow(/--methods: unknown method "din"/);
     expect(() => loadConfig({ datasets: 'netflix' })).toThrow(/--datasets: unknown dataset "netflix"/);
     expect(() => loadConfig({ config: configFile({ extends: 'smoke', model: { codebookSizes: [0, 16] } }) })).toThrow(
@@ -77,5 +105,14 @@ describe('multiScaleSizes', () => {
   it('goes coarse to fine by factors of 4', () => {
     expect(multiScaleSizes(256, 3)).toEqual([16, 64, 256]);
     expect(multiScaleSizes(16, 4)).toEqual([2, 2, 4, 16]);
+  });
+});
+
+describe('fixedBudgetSizes', () => {
+  it('splits a fixed number of codes coarse to fine, each group at least 2', () => {
+    expect(fixedBudgetSizes(80, 1)).toEqual([80]);
+    expect(fixedBudgetSizes(80, 2)).toEqual([16, 64]);
+    expect(fixedBudgetSizes(80, 4)).toEqual([2, 3, 15, 60]);
+    expect(() => fixedBudgetSizes(5, 3)).toThrow(/budget of 5 cannot give 3 groups/);
   });
 });

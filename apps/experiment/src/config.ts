@@ -15,6 +15,7 @@ export const METHOD_NAMES = [
   'slot-compression',
   'multi-interest',
   'last-n',
+  'floor',
   'oracle',
 ] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
@@ -24,22 +25,41 @@ export type VqlAblation = (typeof VQL_ABLATIONS)[number];
 
 const positiveInt = z.number().int().min(1);
 
-/** Overrides of @vql/data's `SyntheticConfig` (the seed comes from the run). */
+const fraction = z.number().min(0).max(1);
+
+/** Overrides of @vql/data's `SyntheticConfig` (the seed comes from the run; README "Synthetic generative process"). */
 const syntheticSchema = z
   .object({
     numUsers: positiveInt,
     numItems: positiveInt,
     numCategories: positiveInt,
-    historyLength: z.object({ min: positiveInt, median: positiveInt, max: positiveInt }).strict(),
+    historyLength: z.object({ min: positiveInt, median: positiveInt, max: positiveInt, sigma: z.number().positive().optional() }).strict(),
     impressionsPerUser: positiveInt.optional(),
+    topicsPerCategory: positiveInt.optional(),
+    numInterests: z.object({ min: positiveInt, max: positiveInt }).strict().optional(),
+    meanGapSeconds: z.number().positive().optional(),
+    activeSeconds: z.number().positive().optional(),
+    dormantSeconds: z.number().positive().optional(),
+    decayHalfLivesSeconds: z.array(z.number().positive()).min(1).optional(),
+    decayWeights: z.array(z.number()).min(1).optional(),
+    matchWeights: z.object({ category: z.number().min(0), topic: z.number().min(0), item: z.number().min(0) }).strict().optional(),
+    noise: fraction.optional(),
+    targetInterestProb: fraction.optional(),
+    confuserProb: fraction.optional(),
+    bias: z.number().optional(),
+    /** Train / validation / test fractions of each user's impressions (by time). */
+    split: z.tuple([fraction, fraction, fraction]).optional(),
   })
   .strict();
 
 const datasetSchema = z
   .object({
     name: z.enum(DATASET_NAMES),
-    /** History length L used for the main comparison on this dataset. */
-    maxLen: positiveInt,
+    /**
+     * History length L of the main comparison on this dataset; a list runs the comparison at each
+     * (the sensitivity studies use the first).
+     */
+    maxLen: z.union([positiveInt, z.array(positiveInt).min(1)]),
     /** At most this many training samples per epoch (seeded subsample), for quick runs. */
     maxTrainSamples: positiveInt.optional(),
     /** At most this many validation / test samples (seeded subsample), for quick runs. */
@@ -61,6 +81,8 @@ const modelSchema = z
     codebookSizes: z.array(positiveInt).min(1),
     kernelRank: positiveInt,
     vqWeight: z.number().min(0),
+    /** Per-behaviour logit bias from static context (DESIGN §1) in every model with context. */
+    logitBias: z.boolean().default(true),
     /** Number of newest behaviours in the short-term branch and in the last-n method. */
     shortTermLength: positiveInt,
     /** k of the top-k retrieval baselines. */
@@ -75,7 +97,17 @@ const trainSchema = z
     epochs: positiveInt,
     batchSize: positiveInt,
     learningRate: z.number().positive(),
+    /** Early stopping: epochs without a validation LogLoss gain before stopping (best weights restored). */
     patience: positiveInt,
+    /** Decoupled weight decay on embedding tables and tower kernels. */
+    weightDecay: z.number().min(0).default(0),
+    /** Dropout on the tower's hidden layers. */
+    dropout: z.number().min(0).lt(1).default(0),
+    /**
+     * Runs whose estimated training time (measured on a few steps × steps per epoch × epochs)
+     * exceeds this are not trained; the results say "not run: cost" with the estimate.
+     */
+    maxRunSeconds: z.number().positive().optional(),
   })
   .strict();
 
@@ -91,10 +123,16 @@ const latencySchema = z
 const studiesSchema = z
   .object({
     main: z.boolean(),
+    /**
+     * VQL trained on whole histories from causal caches (L-free training) beside the main
+     * comparison, on the synthetic data, recorded at the largest main L.
+     */
+    wholeHistoryVql: z.boolean().default(false),
     /** The four VQL ablations: on every dataset (true), none (false), or the listed ones. */
     ablations: z.union([z.boolean(), z.array(z.enum(DATASET_NAMES))]),
     /** Largest codebook size K per run; groups get K/4^(G−1−g) (coarse to fine). */
     codebookSweep: z.array(positiveInt),
+    /** Head-group counts G; the total code budget (sum of model.codebookSizes) stays fixed. */
     groupSweep: z.array(positiveInt),
     lengthSweep: z.array(positiveInt),
     /** Methods trained in the L sweep (intersected with `methods`). */
@@ -146,7 +184,14 @@ export const experimentConfigSchema = z
   });
 
 export type ExperimentConfig = z.infer<typeof experimentConfigSchema>;
+/** A config as written (defaults may be left out). */
+export type ExperimentConfigInput = z.input<typeof experimentConfigSchema>;
 export type DatasetConfig = ExperimentConfig['datasets'][number];
+
+/** The main-comparison lengths of a dataset (its `maxLen`, as a list). */
+export function mainLengths(ds: DatasetConfig): number[] {
+  return typeof ds.maxLen === 'number' ? [ds.maxLen] : [...ds.maxLen];
+}
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = 'config';
@@ -187,4 +232,18 @@ export function mergeConfig(base: unknown, override: unknown): unknown {
 /** Codebook sizes for G groups whose finest group has K codes: K/4^(G−1−g), at least 2. */
 export function multiScaleSizes(largest: number, groups: number): number[] {
   return Array.from({ length: groups }, (_, g) => Math.max(2, Math.round(largest / 4 ** (groups - 1 - g))));
+}
+
+/**
+ * Codebook sizes for G groups sharing a fixed total of `budget` codes, coarse to fine in ratios
+ * of 4 (as `multiScaleSizes`), each at least 2; the sizes sum to the budget exactly.
+ */
+export function fixedBudgetSizes(budget: number, groups: number): number[] {
+  if (budget < 2 * groups) throw new ExperimentConfigError('INVALID_CONFIG', `a code budget of ${budget} cannot give ${groups} groups at least 2 codes each`);
+  const weights = Array.from({ length: groups }, (_, g) => 4 ** g);
+  const total = weights.reduce((a, b) => a + b, 0);
+  const sizes = weights.map((w) => Math.max(2, Math.floor((budget * w) / total)));
+  // Rounding leftovers (or the minimum of 2) go to / come from the finest group.
+  sizes[groups - 1]! += budget - sizes.reduce((a, b) => a + b, 0);
+  return sizes;
 }

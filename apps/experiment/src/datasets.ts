@@ -1,5 +1,5 @@
 import { buildCtrSamples, datasetDir, generateSynthetic, loadDataset } from '@vql/data';
-import type { ContextFeatureSpec, CtrSampleSet, CtrSplits, DatasetSchema } from '@vql/data';
+import type { ContextFeatureSpec, CtrSampleSet, CtrSplits, DatasetSchema, SyntheticConfig, SyntheticOracle } from '@vql/data';
 import { createRng } from '@vql/runtime';
 import type { DatasetConfig, DatasetName, ExperimentConfig } from './config.js';
 import { loadUserDataset, userDatasetAvailable } from './user-datasets.js';
@@ -15,6 +15,13 @@ export interface PreparedDataset {
   /** Item-scope categorical feature SIM hard searches on, if the dataset has one. */
   categoryFeature: string | null;
   hasOracle: boolean;
+  /** The generator's true model (synthetic data only): scores the oracle and oracle@L. */
+  oracle?: SyntheticOracle;
+}
+
+/** Drops keys whose value is undefined (zod's optional fields) so they fall back to the defaults. */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Datasets of the config that can run here: synthetic always, real ones when their folder exists. */
@@ -59,16 +66,14 @@ export async function prepareDataset(ds: DatasetConfig, seed: number, dataDir: s
   let schema: DatasetSchema;
   let splits: CtrSplits;
   let hasOracle = false;
+  let oracle: SyntheticOracle | undefined;
   if (ds.name === 'synthetic') {
-    const { impressionsPerUser, ...synthetic } = ds.synthetic!;
-    const generated = generateSynthetic({
-      ...synthetic,
-      ...(impressionsPerUser !== undefined ? { impressionsPerUser } : {}),
-      seed: `synthetic/${seed}`,
-    });
+    const { historyLength, ...rest } = ds.synthetic!;
+    const generated = generateSynthetic({ ...defined(rest), historyLength: defined(historyLength), seed: `synthetic/${seed}` } as SyntheticConfig);
     schema = generated.schema;
     splits = generated.samples;
     hasOracle = true;
+    oracle = generated.oracle;
   } else if (ds.name === 'events' || ds.name === 'longctr') {
     ({ schema, splits } = await loadUserDataset(ds, seed));
   } else {
@@ -85,5 +90,6 @@ export async function prepareDataset(ds: DatasetConfig, seed: number, dataDir: s
     test: subsample(splits.test, ds.maxEvalSamples, `${ds.name}/test/${seed}`),
     categoryFeature: categoryFeatureOf(schema.context),
     hasOracle,
+    ...(oracle !== undefined ? { oracle } : {}),
   };
 }

@@ -1,9 +1,15 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { batches, userBatches } from '@vql/data';
+import type { CtrSampleSet } from '@vql/data';
 import { auc, gaucDetail, logLoss } from '@vql/metrics';
-import { CtrModel, Trainer, evaluateModel } from '@vql/model';
+import { CtrModel, Trainer, predictSamples } from '@vql/model';
+import type { BatchLayout } from '@vql/model';
 import { initBackend } from '@vql/runtime';
 import type { DatasetName, ExperimentConfig } from './config.js';
 import { prepareDataset } from './datasets.js';
 import type { PreparedDataset } from './datasets.js';
+import { fitCategoryMixFloor } from './floor.js';
 import { modelConfigFor } from './methods.js';
 import type { RunSpec } from './plan.js';
 import type { RunRecord } from './results.js';
@@ -11,9 +17,13 @@ import type { RunExecutor } from './runner.js';
 
 export { availableDatasets } from './datasets.js';
 
+/** Steps timed (after one untimed warm-up step) to estimate a run's cost before training it. */
+const COST_PROBE_STEPS = 3;
+
 /** Trains and evaluates real models; datasets are prepared once per (dataset, seed). */
 export function createExecutor(dataDir: string, log: (line: string) => void = (l) => console.log(l)): RunExecutor {
   const cache = new Map<string, PreparedDataset>();
+  const testSetsWritten = new Set<string>();
 
   async function dataset(config: ExperimentConfig, name: DatasetName, seed: number): Promise<PreparedDataset> {
     const key = `${name}/${seed}`;
@@ -32,18 +42,66 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
     return ds;
   }
 
+  /** Writes the (dataset, seed) test set once: users and labels, for the report's paired bootstrap. */
+  function testSetFiles(outDir: string, data: PreparedDataset, seed: number): string {
+    const prefix = `predictions/${data.name}-seed${seed}`;
+    if (!testSetsWritten.has(prefix)) {
+      mkdirSync(join(outDir, 'predictions'), { recursive: true });
+      writeFileSync(join(outDir, `${prefix}.users.i32`), new Uint8Array(data.test.user.buffer, data.test.user.byteOffset, data.test.user.byteLength));
+      writeFileSync(join(outDir, `${prefix}.labels.f32`), new Uint8Array(data.test.label.buffer, data.test.label.byteOffset, data.test.label.byteLength));
+      testSetsWritten.add(prefix);
+    }
+    return prefix;
+  }
+
+  function scored(outDir: string, spec: RunSpec, data: PreparedDataset, probs: Float32Array): Partial<RunRecord> {
+    const file = `predictions/${spec.id}.f32`;
+    mkdirSync(join(outDir, 'predictions'), { recursive: true });
+    writeFileSync(join(outDir, file), new Uint8Array(probs.buffer, probs.byteOffset, probs.byteLength));
+    return { ...testMetrics(data.test, probs), predictions: file, testSet: testSetFiles(outDir, data, spec.seed) };
+  }
+
   return {
     async prepare(config) {
       await initBackend({ backend: config.backend });
     },
-    async execute(spec: RunSpec, config: ExperimentConfig): Promise<Partial<RunRecord>> {
+    async execute(spec: RunSpec, config: ExperimentConfig, { outDir }): Promise<Partial<RunRecord>> {
       if (spec.studies.includes('latency')) {
         const { measureLatency } = await import('./latency.js');
         return measureLatency(spec, config);
       }
       const data = await dataset(config, spec.dataset, spec.seed);
-      if (spec.method === 'oracle') return oracleMetrics(data);
-      return trainAndEvaluate(spec, config, data);
+      if (spec.method === 'oracle') {
+        if (data.oracle === undefined) throw new Error(`dataset ${data.name} has no oracle probabilities`);
+        const full = spec.variant === 'full-history';
+        const probs = full ? data.test.trueProb! : data.oracle.probabilities(data.test, spec.L);
+        return {
+          ...scored(outDir, spec, data, probs),
+          historyPolicy: full ? 'whole-history' : 'newest-L',
+          note: full ? 'true click probability of the generator (ceiling)' : `the true model restricted to the newest ${spec.L} behaviours (ceiling at this L)`,
+        };
+      }
+      if (spec.method === 'floor') {
+        if (data.categoryFeature === null || !data.schema.context.some((f) => f.name === data.categoryFeature && f.kind === 'categorical')) {
+          return { note: `no categorical item feature on ${data.name}: the floor needs one` };
+        }
+        const started = performance.now();
+        const floor = fitCategoryMixFloor(data.train, { categoryFeature: data.categoryFeature, L: spec.L });
+        const trainSeconds = (performance.now() - started) / 1000;
+        return {
+          ...scored(outDir, spec, data, floor.predict(data.test)),
+          trainSeconds,
+          historyPolicy: 'newest-L',
+          note: `logistic on target category × category mix of the newest L (${floor.parameters} parameters)`,
+        };
+      }
+      const cost = config.train.maxRunSeconds === undefined ? null : estimateCost(spec, config, data);
+      if (cost !== null && cost > config.train.maxRunSeconds!) {
+        log(`not running ${spec.method} at L=${spec.L}: estimated ${Math.round(cost)} s > maxRunSeconds ${config.train.maxRunSeconds}`);
+        return { status: 'not-run-cost', historyPolicy: 'newest-L', note: `estimated ${Math.round(cost)} s to train (${config.train.epochs} epochs, measured on ${COST_PROBE_STEPS} steps) > budget ${config.train.maxRunSeconds} s` };
+      }
+      const result = trainAndPredict(spec, config, data);
+      return { ...scored(outDir, spec, data, result.probs), ...result.values, historyPolicy: wholeHistory(spec) ? 'whole-history' : 'newest-L' };
     },
     dispose() {
       cache.clear();
@@ -51,42 +109,83 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
   };
 }
 
-function oracleMetrics(data: PreparedDataset): Partial<RunRecord> {
-  const probs = data.test.trueProb;
-  if (probs === undefined) throw new Error(`dataset ${data.name} has no oracle probabilities`);
-  return {
-    auc: auc(data.test.label, probs),
-    gauc: gaucDetail(data.test.user, data.test.label, probs).gauc,
-    logloss: logLoss(data.test.label, probs),
-    note: 'true click probability of the generator (ceiling)',
-  };
+function testMetrics(test: CtrSampleSet, probs: Float32Array): Partial<RunRecord> {
+  return { auc: auc(test.label, probs), gauc: gaucDetail(test.user, test.label, probs).gauc, logloss: logLoss(test.label, probs) };
 }
 
-function trainAndEvaluate(spec: RunSpec, config: ExperimentConfig, data: PreparedDataset): Partial<RunRecord> {
-  const model = new CtrModel(modelConfigFor(spec, config, data));
-  const trainer = new Trainer(model, {
+/** Whole-history VQL trains and is scored from causal caches over user-grouped batches. */
+function wholeHistory(spec: RunSpec): boolean {
+  return spec.variant === 'whole-history';
+}
+
+function layoutOf(spec: RunSpec): BatchLayout {
+  return wholeHistory(spec) ? 'user' : 'sample';
+}
+
+function trainerFor(model: CtrModel, spec: RunSpec, config: ExperimentConfig): Trainer {
+  return new Trainer(model, {
+    layout: layoutOf(spec),
     maxLen: spec.L,
     batchSize: config.train.batchSize,
     epochs: config.train.epochs,
     learningRate: config.train.learningRate,
+    weightDecay: config.train.weightDecay,
+    monitor: 'logloss',
     patience: config.train.patience,
     seed: spec.seed,
     log: () => {},
     progress: false,
   });
+}
+
+/**
+ * Seconds a run would take: a throwaway model of the same config times a few steps (after one
+ * warm-up) on the real batches; × steps per epoch × epochs. Validation passes are not counted.
+ */
+function estimateCost(spec: RunSpec, config: ExperimentConfig, data: PreparedDataset): number {
+  const model = new CtrModel(modelConfigFor(spec, config, data));
+  const trainer = trainerFor(model, spec, config);
+  try {
+    const it = (wholeHistory(spec)
+      ? userBatches(data.train, { batchSize: config.train.batchSize, maxLen: null, shuffle: true, seed: spec.seed })
+      : batches(data.train, { batchSize: config.train.batchSize, maxLen: spec.L, shuffle: true, seed: spec.seed }))[Symbol.iterator]();
+    const steps = Math.ceil(data.train.size / config.train.batchSize);
+    let timed = 0;
+    let n = 0;
+    for (let i = 0; i <= COST_PROBE_STEPS && i < steps; i++) {
+      const batch = it.next().value!;
+      const started = performance.now();
+      trainer.trainStep(batch);
+      if (i > 0) {
+        timed += performance.now() - started;
+        n++;
+      }
+    }
+    return n === 0 ? 0 : ((timed / n) * steps * config.train.epochs) / 1000;
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
+function trainAndPredict(spec: RunSpec, config: ExperimentConfig, data: PreparedDataset): { probs: Float32Array; values: Partial<RunRecord> } {
+  const model = new CtrModel(modelConfigFor(spec, config, data));
+  const trainer = trainerFor(model, spec, config);
   try {
     const started = performance.now();
     const result = trainer.fit(data.train, data.valid);
     const trainSeconds = (performance.now() - started) / 1000;
-    const test = evaluateModel(model, data.test, { maxLen: spec.L });
+    // Scored with the policy it trained with (and would be served with).
+    const { probs } = predictSamples(model, data.test, { maxLen: spec.L, layout: layoutOf(spec) });
     return {
-      auc: test.auc,
-      gauc: test.gauc,
-      logloss: test.logLoss,
-      trainSeconds,
-      // Training steps only (validation excluded), averaged over epochs.
-      samplesPerSecond: result.epochs.reduce((a, e) => a + e.samplesPerSecond, 0) / result.epochs.length,
-      epochs: result.epochs.length,
+      probs,
+      values: {
+        trainSeconds,
+        // Training steps only (validation excluded), averaged over epochs.
+        samplesPerSecond: result.epochs.reduce((a, e) => a + e.samplesPerSecond, 0) / result.epochs.length,
+        epochs: result.epochs.length,
+        note: `best epoch ${result.bestEpoch} of ${result.epochs.length} (valid LogLoss ${result.best.logLoss.toFixed(4)})`,
+      },
     };
   } finally {
     trainer.dispose();

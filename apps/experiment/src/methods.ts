@@ -2,13 +2,15 @@ import '@vql/baselines';
 import type { CtrModelConfig, InterestModuleConfig } from '@vql/model';
 import type { ExperimentConfig } from './config.js';
 import type { PreparedDataset } from './datasets.js';
+import { ExperimentConfigError } from './errors.js';
 import type { RunSpec } from './plan.js';
 
 const KERNEL = (rank: number) => ({ type: 'expDecayMixture', timeUnit: 'seconds', numRates: rank, minTimescale: 3600, maxTimescale: 365.25 * 86400 });
 
 /**
- * The CtrModel config of a run: the same embeddings, context and tower for every method; only
- * the interest module (and, for last-n, the history window) differs.
+ * The CtrModel config of a run: the same embeddings, context, tower and regularisation for every
+ * method; only the interest module (and, for last-n, the history window) differs. The "no-context"
+ * ablation removes the context features from the whole model (attention, target and tower).
  */
 export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: PreparedDataset): CtrModelConfig {
   const m = config.model;
@@ -25,7 +27,6 @@ export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: Pr
         codebookSizes: spec.codebookSizes,
         ...(spec.variant === 'no-key-only' ? { quantizeValues: true } : {}),
         ...(spec.variant === 'no-multi-scale' ? { sharedCodebook: true } : {}),
-        ...(spec.variant === 'no-context' ? { useContext: false } : {}),
         ...(spec.variant === 'no-temporal-kernel' ? { kernel: null } : {}),
       };
       break;
@@ -59,15 +60,20 @@ export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: Pr
       // Pooling width d_a = d (ComiRec-SA uses 4d): 4× cheaper, it keeps `quick` within its budget.
       interest = { kind: 'multi-interest', heads: spec.heads, interests: m.slots, attentionDim: m.embeddingDim, useTime: true };
       break;
+    case 'floor':
     case 'oracle':
-      throw new Error('the oracle is not a trainable model');
+      throw new ExperimentConfigError('NOT_A_MODEL', `${spec.method} is a reference score, not a trainable model`);
   }
+  const contextFeatures = spec.variant === 'no-context' ? [] : data.schema.context;
   return {
+    ...(spec.variant === 'whole-history' ? { historyPolicy: { kind: 'whole' } as const } : {}),
     numItems: data.schema.numItems,
     embeddingDim: m.embeddingDim,
-    contextFeatures: data.schema.context,
+    contextFeatures,
+    context: { logitBias: m.logitBias },
     interest,
     historyWindow,
+    dropout: config.train.dropout,
     auxLossWeight: m.vqWeight,
     seed: spec.seed,
   };

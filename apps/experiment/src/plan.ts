@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DatasetName, ExperimentConfig, MethodName } from './config.js';
-import { VQL_ABLATIONS, multiScaleSizes } from './config.js';
+import { VQL_ABLATIONS, fixedBudgetSizes, mainLengths, multiScaleSizes } from './config.js';
 
 export type Study = 'main' | 'ablation' | 'codebook-sweep' | 'group-sweep' | 'length-sweep' | 'latency';
 
@@ -10,7 +10,7 @@ export interface RunSpec {
   /** Every study this run's numbers appear in (a main-comparison VQL run is also a sweep point). */
   studies: Study[];
   method: MethodName;
-  /** 'default' or a VQL ablation name. */
+  /** 'default', a VQL ablation name, or the oracle's 'full-history' / 'at-L'. */
   variant: string;
   dataset: DatasetName;
   L: number;
@@ -51,15 +51,26 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
   };
   const { model, studies } = config;
   const datasets = config.datasets.filter((d) => available.has(d.name));
+  // The oracle is scored on the whole history and on the newest L: oracle@L is the ceiling of a
+  // method that sees L behaviours, the full-history oracle that of one that sees them all.
+  const pushMethod = (params: Omit<RunParams, 'variant'>): void => {
+    if (params.method !== 'oracle') return runs.push({ ...params, variant: 'default' });
+    if (params.dataset !== 'synthetic') return;
+    runs.push({ ...params, variant: 'full-history' });
+    runs.push({ ...params, variant: 'at-L' });
+  };
   for (const seed of config.seeds) {
     for (const ds of datasets) {
-      const base = { dataset: ds.name, L: ds.maxLen, codebookSizes: model.codebookSizes, heads: model.heads, seed };
-      if (studies.main) {
-        for (const method of config.methods) {
-          if (method === 'oracle' && ds.name !== 'synthetic') continue;
-          runs.push(({ ...base, study: 'main', method, variant: 'default' }));
-        }
+      const lengths = mainLengths(ds);
+      for (const L of lengths) {
+        const base = { dataset: ds.name, L, codebookSizes: model.codebookSizes, heads: model.heads, seed };
+        if (studies.main) for (const method of config.methods) pushMethod({ ...base, study: 'main', method });
       }
+      if (studies.main && studies.wholeHistoryVql && ds.name === 'synthetic' && config.methods.includes('vql')) {
+        // Sees every behaviour whatever L is: trained once, listed with the largest main L.
+        runs.push({ dataset: ds.name, L: Math.max(...lengths), codebookSizes: model.codebookSizes, heads: model.heads, seed, study: 'main', method: 'vql', variant: 'whole-history' });
+      }
+      const base = { dataset: ds.name, L: lengths[0]!, codebookSizes: model.codebookSizes, heads: model.heads, seed };
       const ablate = studies.ablations === true || (Array.isArray(studies.ablations) && studies.ablations.includes(ds.name));
       if (ablate && config.methods.includes('vql')) {
         for (const variant of VQL_ABLATIONS) runs.push(({ ...base, study: 'ablation', method: 'vql', variant }));
@@ -68,23 +79,21 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
     // Sensitivity studies run on the first dataset (synthetic in the presets: the ultra-long one).
     const first = datasets[0];
     if (first === undefined) continue;
-    const base = { dataset: first.name, L: first.maxLen, heads: model.heads, seed, variant: 'default' };
+    const base = { dataset: first.name, L: mainLengths(first)[0]!, heads: model.heads, seed, variant: 'default' };
     if (config.methods.includes('vql')) {
       for (const K of studies.codebookSweep) {
         runs.push(({ ...base, study: 'codebook-sweep', method: 'vql', codebookSizes: multiScaleSizes(K, model.groups) }));
       }
-      const largest = Math.max(...model.codebookSizes);
+      // The G sweep keeps the total code budget: more groups share the same number of codes.
+      const budget = model.codebookSizes.reduce((a, b) => a + b, 0);
       for (const G of studies.groupSweep) {
         const heads = Math.max(model.heads, G) % G === 0 ? Math.max(model.heads, G) : G * Math.ceil(model.heads / G);
-        runs.push(({ ...base, study: 'group-sweep', method: 'vql', heads, codebookSizes: multiScaleSizes(largest, G) }));
+        runs.push(({ ...base, study: 'group-sweep', method: 'vql', heads, codebookSizes: fixedBudgetSizes(budget, G) }));
       }
     }
     const sweepMethods = studies.lengthSweepMethods.filter((m) => config.methods.includes(m));
     for (const L of studies.lengthSweep) {
-      for (const method of sweepMethods) {
-        if (method === 'oracle' && first.name !== 'synthetic') continue;
-        runs.push(({ ...base, study: 'length-sweep', method, L, codebookSizes: model.codebookSizes }));
-      }
+      for (const method of sweepMethods) pushMethod({ ...base, study: 'length-sweep', method, L, codebookSizes: model.codebookSizes });
     }
     if (studies.latency !== null) {
       for (const L of studies.latency.lengths) {

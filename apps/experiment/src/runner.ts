@@ -14,7 +14,8 @@ import { writeReport } from './report/index.js';
 export interface RunExecutor {
   /** Called once before the runs, with the datasets that will be used (load / preprocess here). */
   prepare?(config: ExperimentConfig, datasets: DatasetName[]): Promise<void>;
-  execute(spec: RunSpec, config: ExperimentConfig): Promise<Partial<RunRecord>>;
+  /** `outDir` is where side files (test-set predictions) go, next to results.json. */
+  execute(spec: RunSpec, config: ExperimentConfig, context: { outDir: string }): Promise<Partial<RunRecord>>;
   /** Frees what `prepare` loaded. */
   dispose?(): void;
 }
@@ -98,7 +99,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
       const label = `${spec.studies.join('+')} ${spec.method}${spec.variant === 'default' ? '' : `/${spec.variant}`} on ${spec.dataset} L=${spec.L} K=${Math.max(...spec.codebookSizes)} G=${spec.codebookSizes.length} seed=${spec.seed}`;
       bar?.update(i, { run: label });
       const started = performance.now();
-      const values = await executor.execute(spec, config);
+      const values = await executor.execute(spec, config, { outDir });
       const record = recordFor(spec, values);
       store.add(record);
       if (bar === null) log(`[${i + 1}/${todo.length}] ${label}: ${describe(record)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);

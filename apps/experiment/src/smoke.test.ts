@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { auc } from '@vql/metrics';
 import { METHOD_NAMES, parseExperimentConfig } from './config.js';
 import { availableDatasets, createExecutor } from './execute.js';
 import { PRESETS } from './presets.js';
@@ -18,12 +19,21 @@ describe('smoke preset, end to end', () => {
     const records = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).records as RunRecord[];
     expect(records).toHaveLength(summary.executed);
     const main = records.filter((r) => r.studies.includes('main'));
-    expect(main.map((r) => r.method).sort()).toEqual([...METHOD_NAMES].sort());
+    expect([...new Set(main.map((r) => r.method))].sort()).toEqual([...METHOD_NAMES].sort());
     for (const r of main) {
       expect(r.auc).toBeGreaterThan(0.5);
       expect(Number.isFinite(r.logloss)).toBe(true);
+      // Every scored run left its test predictions for the report's paired bootstrap.
+      const preds = new Float32Array(new Uint8Array(readFileSync(join(out, r.predictions!))).buffer);
+      const labels = new Float32Array(new Uint8Array(readFileSync(join(out, `${r.testSet!}.labels.f32`))).buffer);
+      expect(preds.length).toBe(labels.length);
+      expect(auc(labels, preds)).toBeCloseTo(r.auc!, 6);
     }
-    const oracle = main.find((r) => r.method === 'oracle')!;
+    const oracle = main.find((r) => r.method === 'oracle' && r.variant === 'full-history')!;
+    const oracleAtL = main.find((r) => r.method === 'oracle' && r.variant === 'at-L')!;
+    expect(oracle.historyPolicy).toBe('whole-history');
+    expect(oracleAtL.historyPolicy).toBe('newest-L');
+    expect(oracleAtL.auc!).toBeLessThan(oracle.auc!);
     for (const r of main) expect(r.auc!).toBeLessThanOrEqual(oracle.auc! + 0.02);
     expect(records.filter((r) => r.studies.includes('ablation')).map((r) => r.variant).sort()).toEqual(['no-context', 'no-key-only', 'no-multi-scale', 'no-temporal-kernel']);
     const latency = records.filter((r) => r.studies.includes('latency'));
