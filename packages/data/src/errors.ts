@@ -1,3 +1,5 @@
+import { checkKnownKeys } from '@vql/runtime';
+
 /**
  * Thrown for bad input to @vql/data: missing or malformed files (the message names the file and
  * line), invalid options (the message names the option). `code` is stable and safe to match on.
@@ -27,19 +29,14 @@ export type VqlDataErrorCode =
   | 'BAD_FILE';
 
 /**
- * Throws INVALID_ARGUMENT naming every key of `options` that `where` does not know: a typo such
- * as `{ negatives: 3 }` for `negativesPerPositive` must not silently fall back to the default.
+ * Throws INVALID_ARGUMENT naming every key of `options` that `where` does not know (with a
+ * did-you-mean hint, @vql/runtime's `checkKnownKeys`): a typo such as `{ negatives: 3 }` for
+ * `negativesPerPositive` must not silently fall back to the default.
  */
 export function checkOptionKeys(options: unknown, known: readonly string[], where: string): void {
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new VqlDataError('INVALID_ARGUMENT', `${where}: options must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`);
   }
-  const unknown = Object.keys(options).filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    throw new VqlDataError(
-      'INVALID_ARGUMENT',
-      `${where}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${known.join(', ')}.`,
-    );
-  }
+  checkKnownKeys(where, options, known, (message) => new VqlDataError('INVALID_ARGUMENT', message));
 }

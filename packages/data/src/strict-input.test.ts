@@ -45,7 +45,7 @@ describe('strict ids and numbers', () => {
 describe('unknown option keys', () => {
   const ds = generateSynthetic({ ...tinySyntheticConfig, seed: 1 });
   it('buildCtrSamples names the unknown key', () => {
-    expect(() => buildCtrSamples(ds.table, { negatives: 3 } as never)).toThrow(/buildCtrSamples: unknown option "negatives"; known: split, negativesPerPositive/);
+    expect(() => buildCtrSamples(ds.table, { negatives: 3 } as never)).toThrow(/buildCtrSamples: unknown option "negatives" \(did you mean "negativesPerPositive"\?\); allowed: split, negativesPerPositive/);
   });
   it('batches, cleaning and readers do too', async () => {
     expect(() => [...batches(ds.samples.train, { batchSize: 8, maxLen: 4, shufle: true } as never)]).toThrow(/batches: unknown option "shufle"/);
