@@ -150,6 +150,10 @@ export class RedisCacheStore implements CacheStore {
     this.client.on('error', (error: Error) => {
       this.lastError = error;
     });
+    // A cause from a past outage must not be blamed for a later failure.
+    this.client.on('ready', () => {
+      this.lastError = undefined;
+    });
     this.client.defineCommand('vqlRead', { numberOfKeys: 2, lua: READ_LUA });
     this.client.defineCommand('vqlCas', { numberOfKeys: 2, lua: CAS_LUA });
     this.client.defineCommand('vqlDelete', { numberOfKeys: 2, lua: DELETE_LUA });
