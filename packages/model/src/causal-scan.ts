@@ -14,6 +14,12 @@ export interface CausalLayout {
   readonly targetOffsets: Int32Array; // [Bu+1]
   readonly targetTime: Float64Array; // [T] seconds
   readonly historyEnd: Int32Array; // [T] relative to the user's first event
+  /**
+   * First event target j sees (relative, non-decreasing within a user): the newest-L window
+   * max(0, historyEnd − L). Absent: 0, the whole history. Events leaving the window are
+   * subtracted from the state (float64; a code whose count drops to 0 is reset to exact zeros).
+   */
+  readonly historyStart?: Int32Array; // [T]
 }
 
 export interface CausalCacheOptions {
@@ -75,6 +81,8 @@ export class CausalScan {
   private readonly Sp: Float64Array;
   /** Relative event index where code (g, c) first occurs in the current user, −1 = not yet. */
   private readonly firstSeen: Int32Array; // [G·K]
+  /** Events of code (g, c) in the current window. */
+  private readonly count: Int32Array; // [G·K]
   /** Codes seen so far in the current user, per group: [g·K + n] for n < nPresent[g]. */
   private readonly present: Int32Array;
   private readonly nPresent: Int32Array; // [G]
@@ -140,6 +148,7 @@ export class CausalScan {
     this.S = new Float64Array(GK * R * this.gw);
     this.Sp = new Float64Array(GK * R * this.gw);
     this.firstSeen = new Int32Array(GK).fill(-1);
+    this.count = new Int32Array(GK);
     this.present = new Int32Array(GK);
     this.nPresent = new Int32Array(G);
     this.weightOf = new Float64Array(o.layout.eventRow.length);
@@ -158,6 +167,7 @@ export class CausalScan {
       for (let n = 0; n < this.nPresent[g]!; n++) {
         const idx = g * K + this.present[g * K + n]!;
         this.firstSeen[idx] = -1;
+        this.count[idx] = 0;
         this.N.fill(0, idx * R, (idx + 1) * R);
         this.Np.fill(0, idx * R, (idx + 1) * R);
         this.S.fill(0, idx * R * gw, (idx + 1) * R * gw);
@@ -204,7 +214,7 @@ export class CausalScan {
 
   /** Adds events [from, to) of the user starting at e0, anchored at tau. */
   private addEvents(e0: number, from: number, to: number, tau: number, primes: boolean): void {
-    const { R, gw, K, G, vw, N, S, Np, Sp, term, lambda, v, weightOf, firstSeen, present, nPresent } = this;
+    const { R, gw, K, G, vw, N, S, Np, Sp, term, lambda, v, weightOf, firstSeen, count, present, nPresent } = this;
     const { eventRow, eventTime } = this.o.layout;
     const codes = this.o.codes;
     for (let i = from; i < to; i++) {
@@ -221,6 +231,7 @@ export class CausalScan {
           present[g * K + nPresent[g]!] = c;
           nPresent[g]++;
         }
+        count[idx]++;
         const vb = u * vw + g * gw;
         for (let r = 0; r < R; r++) {
           const s = idx * R + r;
@@ -232,6 +243,43 @@ export class CausalScan {
             const ap = a * age;
             Np[s] += ap;
             for (let x = 0; x < gw; x++) Sp[so + x] += ap * v[vb + x]!;
+          }
+        }
+      }
+    }
+  }
+
+  /** Subtracts events [from, to) (leaving the window) at anchor tau; a code left with no event is reset to exact zeros. */
+  private removeEvents(e0: number, from: number, to: number, tau: number, primes: boolean): void {
+    const { R, gw, K, G, vw, N, S, Np, Sp, term, lambda, v, weightOf, count } = this;
+    const { eventRow, eventTime } = this.o.layout;
+    const codes = this.o.codes;
+    for (let i = from; i < to; i++) {
+      const ev = e0 + i;
+      const u = eventRow[ev]!;
+      const age = tau - eventTime[ev]!;
+      const w = weightOf[ev]!;
+      for (let r = 0; r < R; r++) term[r] = w * Math.exp(-lambda[r]! * age);
+      for (let g = 0; g < G; g++) {
+        const idx = g * K + codes[u * G + g]!;
+        if (--count[idx] === 0) {
+          N.fill(0, idx * R, (idx + 1) * R);
+          Np.fill(0, idx * R, (idx + 1) * R);
+          S.fill(0, idx * R * gw, (idx + 1) * R * gw);
+          Sp.fill(0, idx * R * gw, (idx + 1) * R * gw);
+          continue;
+        }
+        const vb = u * vw + g * gw;
+        for (let r = 0; r < R; r++) {
+          const s = idx * R + r;
+          const a = term[r]!;
+          N[s] -= a;
+          const so = s * gw;
+          for (let x = 0; x < gw; x++) S[so + x] -= a * v[vb + x]!;
+          if (primes) {
+            const ap = a * age;
+            Np[s] -= ap;
+            for (let x = 0; x < gw; x++) Sp[so + x] -= ap * v[vb + x]!;
           }
         }
       }
@@ -253,7 +301,7 @@ export class CausalScan {
    * eBuf[hh·K + c]. `store` (forward): M and D are computed and kept; else the kept ones are used.
    */
   private codeWeights(j: number, g: number, store: boolean): void {
-    const { hpg, dh, vw, K, R, H, q, codeKey, eBuf, present, N, phi, scale } = this;
+    const { hpg, dh, vw, K, R, H, q, codeKey, eBuf, present, count, N, phi, scale } = this;
     const np = this.nPresent[g]!;
     for (let hh = 0; hh < hpg; hh++) {
       const h = g * hpg + hh;
@@ -262,6 +310,10 @@ export class CausalScan {
       let M = -Infinity;
       for (let n = 0; n < np; n++) {
         const c = present[g * K + n]!;
+        if (count[g * K + c] === 0) {
+          eBuf[eo + c] = -Infinity; // left the window: weight 0
+          continue;
+        }
         const kb = (g * K + c) * dh;
         let dot = 0;
         for (let x = 0; x < dh; x++) dot += q[qo + x]! * codeKey[kb + x]!;
@@ -308,26 +360,40 @@ export class CausalScan {
   }
 
   /** Forward pass over users [u0, u1) (default all); returns o for every target (zeros outside the range). */
+  /**
+   * Moves the state of the user at e0 to target j: decay to the newest event before it, add the
+   * events since the previous target, subtract those that left its window. False when the window
+   * is empty.
+   */
+  private advanceTo(e0: number, j: number, scan: { seen: number; gone: number; tau: number }, primes: boolean): boolean {
+    const { eventTime, historyEnd, historyStart } = this.o.layout;
+    const end = historyEnd[j]!;
+    if (end > scan.seen) {
+      const tauNew = eventTime[e0 + end - 1]!;
+      if (scan.seen > scan.gone && tauNew !== scan.tau) this.decayState(tauNew - scan.tau, primes);
+      this.addEvents(e0, scan.seen, end, tauNew, primes);
+      scan.seen = end;
+      scan.tau = tauNew;
+    }
+    const start = historyStart === undefined ? 0 : historyStart[j]!;
+    if (start > scan.gone) {
+      this.removeEvents(e0, scan.gone, start, scan.tau, primes);
+      scan.gone = start;
+    }
+    return scan.seen > scan.gone;
+  }
+
   forward(u0 = 0, u1 = this.o.layout.numUsers): Float64Array {
     const { G } = this;
-    const { eventOffsets, eventTime, targetOffsets, historyEnd } = this.o.layout;
+    const { eventOffsets, targetOffsets } = this.o.layout;
     for (let user = u0; user < u1; user++) {
       const e0 = eventOffsets[user]!;
       this.userWeights(e0, eventOffsets[user + 1]!);
       this.resetUser();
-      let seen = 0;
-      let tau = 0;
+      const scan = { seen: 0, gone: 0, tau: 0 };
       for (let j = targetOffsets[user]!; j < targetOffsets[user + 1]!; j++) {
-        const end = historyEnd[j]!;
-        if (end > seen) {
-          const tauNew = eventTime[e0 + end - 1]!;
-          if (seen > 0 && tauNew !== tau) this.decayState(tauNew - tau, false);
-          this.addEvents(e0, seen, end, tauNew, false);
-          seen = end;
-          tau = tauNew;
-        }
-        if (seen === 0) continue; // no behaviour yet: zeros, like an empty history
-        this.setPhi(j, tau);
+        if (!this.advanceTo(e0, j, scan, false)) continue; // empty window: zeros, like an empty history
+        this.setPhi(j, scan.tau);
         for (let g = 0; g < G; g++) {
           this.codeWeights(j, g, true);
           this.readout(j, g);
@@ -353,7 +419,7 @@ export class CausalScan {
   backward(gr: Float32Array, grads: ScanGrads, u0 = 0, u1 = this.o.layout.numUsers): void {
     const { G, R, gw, K, hpg, dd } = this;
     const GK = G * K;
-    const { eventOffsets, eventTime, targetOffsets, historyEnd } = this.o.layout;
+    const { eventOffsets, eventTime, targetOffsets, historyEnd, historyStart } = this.o.layout;
     const acc = {
       ...grads,
       go: new Float64Array(this.T * this.H),
@@ -363,6 +429,7 @@ export class CausalScan {
       AP: new Float64Array(GK * R * gw),
     };
     const dPhi = new Float64Array(R);
+    const eStore = new Float64Array(this.T * this.H * K); // e^{u−M}/D per target, head and code (0 = not in the window)
     for (let user = u0; user < u1; user++) {
       const e0 = eventOffsets[user]!;
       const t0 = targetOffsets[user]!;
@@ -370,22 +437,15 @@ export class CausalScan {
       this.userWeights(e0, eventOffsets[user + 1]!);
       this.resetUser();
       // Pass A: forward re-scan; per target dq, dφ → (dβ, dλ), and dλ through the state (primes).
-      let seen = 0;
-      let tau = 0;
+      const scan = { seen: 0, gone: 0, tau: 0 };
       for (let j = t0; j < t1; j++) {
-        const end = historyEnd[j]!;
-        if (end > seen) {
-          const tauNew = eventTime[e0 + end - 1]!;
-          if (seen > 0 && tauNew !== tau) this.decayState(tauNew - tau, true);
-          this.addEvents(e0, seen, end, tauNew, true);
-          seen = end;
-          tau = tauNew;
-        }
-        if (seen === 0) continue;
-        const delta = this.o.layout.targetTime[j]! - tau;
+        if (!this.advanceTo(e0, j, scan, true)) continue;
+        const delta = this.o.layout.targetTime[j]! - scan.tau;
         dPhi.fill(0);
         for (let g = 0; g < G; g++) {
           this.codeWeights(j, g, false);
+          // Kept for pass B, where the window of j is no longer the state's.
+          for (let hh = 0; hh < hpg; hh++) eStore.set(this.eBuf.subarray(hh * K, (hh + 1) * K), (j * this.H + g * hpg + hh) * K);
           this.targetGrads(j, g, gr, acc, dPhi);
         }
         for (let r = 0; r < R; r++) {
@@ -394,21 +454,43 @@ export class CausalScan {
           acc.dLambda[r] -= delta * dPhi[r]! * f;
         }
       }
-      // Pass B: reverse scan of the adjoint state; per behaviour dv, db, dk.
-      let tauA = Number.NaN;
+      // Pass B: reverse scan of the adjoint state over the targets whose window holds the
+      // behaviour at hand ("live": j..liveHi); per behaviour dv, db, dk.
+      this.clearAdjoint(acc);
+      const startOf = (t: number): number => (historyStart === undefined ? 0 : historyStart[t]!);
+      const decay = this.decay;
+      const scale = new Float64Array(R);
+      let tauA = 0;
+      let liveHi = -1;
       for (let j = t1 - 1; j >= t0; j--) {
         const end = historyEnd[j]!;
         if (end === 0) break;
         const tauJ = eventTime[e0 + end - 1]!;
-        const dT = Number.isNaN(tauA) ? 0 : tauA - tauJ;
-        for (let r = 0; r < R; r++) this.decay[r] = Math.exp(-this.lambda[r]! * dT);
-        for (let g = 0; g < G; g++) {
-          this.codeWeights(j, g, false);
-          this.adjointTarget(j, g, end, Number.isNaN(tauA), gr, acc);
-        }
+        const live = liveHi >= j + 1;
+        // Re-anchor at τ_j (factor ≤ 1) and add target j (when its window holds anything).
+        for (let r = 0; r < R; r++) decay[r] = live ? Math.exp(-this.lambda[r]! * (tauA - tauJ)) : 0;
+        scale.fill(end > startOf(j) ? 1 : 0);
+        for (let g = 0; g < G; g++) this.adjointTarget(j, g, decay, scale, gr, acc, eStore);
         tauA = tauJ;
-        const start = j > t0 ? historyEnd[j - 1]! : 0;
-        if (end > start) this.eventGrads(e0, start, end, tauJ, acc);
+        if (end > startOf(j) && liveHi < j) liveHi = j;
+        const segStart = j > t0 ? historyEnd[j - 1]! : 0;
+        let i = end - 1;
+        while (i >= segStart) {
+          // Targets whose window starts after behaviour i leave (newest first: starts are sorted).
+          while (liveHi >= j && startOf(liveHi) > i) {
+            decay.fill(1);
+            for (let r = 0; r < R; r++) scale[r] = -Math.exp(-this.lambda[r]! * (eventTime[e0 + historyEnd[liveHi]! - 1]! - tauJ));
+            for (let g = 0; g < G; g++) this.adjointTarget(liveHi, g, decay, scale, gr, acc, eStore);
+            liveHi--;
+          }
+          if (liveHi < j) {
+            this.clearAdjoint(acc); // nothing live: drop the rounding residue of the subtractions
+            break;
+          }
+          const lo = Math.max(segStart, startOf(liveHi));
+          this.eventGrads(e0, lo, i + 1, tauJ, acc);
+          i = lo - 1;
+        }
       }
     }
   }
@@ -476,30 +558,50 @@ export class CausalScan {
     }
   }
 
+  /** Zeroes the adjoint state of every code of the current user. */
+  private clearAdjoint(acc: { AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array }): void {
+    const { G, K, R, gw, hpg, dd, present, nPresent } = this;
+    const qw = hpg * dd;
+    for (let g = 0; g < G; g++) {
+      for (let n = 0; n < nPresent[g]!; n++) {
+        const idx = g * K + present[g * K + n]!;
+        acc.AN.fill(0, idx * R, (idx + 1) * R);
+        acc.AS.fill(0, idx * R * gw, (idx + 1) * R * gw);
+        acc.AP.fill(0, idx * R * gw, (idx + 1) * R * gw);
+        acc.AQ.fill(0, idx * R * qw, (idx + 1) * R * qw);
+      }
+    }
+  }
+
   /**
-   * Pass B at target j, group g: re-anchors the adjoint state of every code present at j to τ_j
-   * (factor `decay`, ≤ 1) and adds the target's local adjoints. Codes first seen at or after
-   * `end` hold no behaviour before j, so their adjoint is never read again and is skipped.
+   * Pass B, group g: adjoint ← f_r·adjoint + c_r·(target j's local adjoint) for every code of the
+   * user (f = `decay`, the re-anchoring factor ≤ 1; c = `scale`: 1 to add j, −e^{−λ(τ_j−τ)} to
+   * remove it). Heads own disjoint sub-blocks of AS, AP and AQ: one pass each.
    */
-  private adjointTarget(j: number, g: number, end: number, first: boolean, gr: Float32Array, acc: { go: Float64Array; AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array }): void {
-    const { hpg, dh, vw, K, R, gw, H, dd, phi, eBuf, present, firstSeen, decay, q } = this;
+  private adjointTarget(
+    j: number,
+    g: number,
+    decay: Float64Array,
+    scale: Float64Array,
+    gr: Float32Array,
+    acc: { go: Float64Array; AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array },
+    eStore: Float64Array,
+  ): void {
+    const { hpg, dh, vw, K, R, gw, H, dd, phi, present, q } = this;
     const { go, AS, AN, AQ, AP } = acc;
     const np = this.nPresent[g]!;
     const qw = hpg * dd;
     for (let n = 0; n < np; n++) {
       const c = present[g * K + n]!;
       const idx = g * K + c;
-      if (firstSeen[idx]! >= end) continue;
       for (let r = 0; r < R; r++) {
         const s = idx * R + r;
-        // The newest target of the user starts from zero (whatever a previous user left is dropped).
-        const f = first ? 0 : decay[r]!;
-        const fr = phi[j * R + r]!;
+        const f = decay[r]!;
+        const fr = phi[j * R + r]! * scale[r]!;
         let an = f * AN[s]!;
-        // Heads own disjoint sub-blocks of AS, AP and AQ: decay and add in one pass each.
         for (let hh = 0; hh < hpg; hh++) {
-          const a = eBuf[hh * K + c]! * fr;
           const h = g * hpg + hh;
+          const a = eStore[(j * H + h) * K + c]! * fr;
           const ho = j * vw + h * dh;
           const gO = go[j * H + h]!;
           an -= a * gO;

@@ -89,8 +89,8 @@ export interface InterestInputs {
   /** `gatherHistory(uniqueEmbedding)`, computed once per batch on first use. */
   historyEmbedding(): Tensor; // [B, L, D]
   /**
-   * Whole-history user-grouped batch (DESIGN §2b): the B rows are targets, L = 0, and each
-   * target's history is the first `historyEnd` events of its user in this layout. Only modules
+   * User-grouped batch (DESIGN §2b): the B rows are targets, L = 0, and each target's history
+   * is its user's events [historyStart, historyEnd) in this layout. Only modules
    * with `causalHistory` get it; others receive the batch expanded per sample.
    */
   readonly causal?: CausalLayout;

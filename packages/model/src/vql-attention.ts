@@ -101,8 +101,9 @@ export class VqlAttention extends TargetAttentionBase implements InterestModule 
   }
 
   /**
-   * Whole-history user batches run as causal-cache scans (DESIGN §2b) when values are exact and
-   * the kernel is the exponential-decay mixture (or off); other variants get per-sample rows.
+   * User batches (whole histories or the newest L) run as causal-cache scans (DESIGN §2b) when
+   * values are exact and the kernel is the exponential-decay mixture (or off); other variants
+   * get per-sample rows.
    */
   get causalHistory(): boolean {
     return this.valueQuantizer === null && (this.kernelConfig === null || this.kernelConfig.type === 'expDecayMixture');
@@ -145,7 +146,7 @@ export class VqlAttention extends TargetAttentionBase implements InterestModule 
     return { interest, auxLoss: aux };
   }
 
-  /** Every target attends over all the behaviours of its user before it, as one scan per user. */
+  /** Every target attends over its user's behaviours before it (all, or the newest L), as one scan per user. */
   private forwardCausal(inputs: InterestInputs): InterestOutput {
     const causal = inputs.causal!;
     if (!this.causalHistory) {
