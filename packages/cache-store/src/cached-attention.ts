@@ -1,3 +1,4 @@
+import { checkKnownKeys } from '@vql/runtime';
 import { VqlCacheStoreError } from './errors.js';
 import { headOffsets, totalHeads } from './layout.js';
 import type { CacheLayout } from './layout.js';
@@ -71,6 +72,7 @@ export function cachedAttention(
   out?: Float32Array,
 ): Float32Array {
   const where = 'cachedAttention';
+  checkKnownKeys(`${where}: options`, options, ['logitScale'], (m) => new VqlCacheStoreError('UNKNOWN_OPTION', m));
   const layout: CacheLayout = cache.layout;
   const H = totalHeads(layout);
   const dh = layout.headDim;

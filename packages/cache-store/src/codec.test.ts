@@ -96,6 +96,11 @@ describe('cache codec', () => {
     expect(Buffer.from(encodeCache(back)).equals(Buffer.from(v2))).toBe(true); // rewritten as v2
   });
 
+  it('refuses unknown options', () => {
+    expect(() => encodeCache(cache, { precison: 'float16' } as never)).toThrow(/encodeCache: options: unknown option "precison" \(did you mean "precision"\?\)/);
+    expect(() => cachedAttention(cache, books, KERNEL, { count: 3, queries: q, times: cache.anchor }, { scale: 1 } as never)).toThrow(expect.objectContaining({ code: 'UNKNOWN_OPTION' }));
+  });
+
   it('refuses to encode non-finite sums', () => {
     const bad = cache.clone();
     bad.groups[0]!.n[0] = Number.POSITIVE_INFINITY;

@@ -1,3 +1,4 @@
+import { checkKnownKeys } from '@vql/runtime';
 import { crc32 } from './crc32.js';
 import { CorruptCacheError, VqlCacheStoreError } from './errors.js';
 import { fromHalf, toHalf } from './float16.js';
@@ -44,6 +45,7 @@ function sortedSlots(group: CacheGroup): number[] {
 
 /** Encodes `cache` to a self-checking blob. Throws `NON_FINITE_CACHE` rather than storing Inf/NaN. */
 export function encodeCache(cache: UserCache, options: EncodeOptions = {}): Uint8Array {
+  checkKnownKeys('encodeCache: options', options, ['precision'], (m) => new VqlCacheStoreError('UNKNOWN_OPTION', m));
   const precision = options.precision ?? 'float32';
   if (!(precision in PRECISION_CODE)) {
     throw new VqlCacheStoreError('INVALID_ARGUMENT', `encodeCache: options.precision must be 'float32' or 'float16', got ${JSON.stringify(precision)}.`);
