@@ -1,6 +1,7 @@
 // Training throughput by history length and batch layout: full attention, TWIN, VQL over the
-// newest L (per-position) and VQL over whole histories (per-position in the sample layout, the
-// causal-cache scan in the user layout), beside the PyTorch peer when /usr/bin/python3 has torch.
+// newest L and VQL over whole histories (per-position in the sample layout; the causal-cache
+// scan, sliding-window for newest L, in the user layout), beside the PyTorch peer when
+// /usr/bin/python3 has torch.
 // Each measurement runs in its own process (bench/train-worker.ts), so peak RSS is its own.
 // Usage: pnpm --filter @vql/model bench
 //   env: BENCH_LENGTHS=1000,10000,100000  BENCH_PEER=0 (skip the peer)  BENCH_METHODS=vql-whole,...
@@ -31,14 +32,15 @@ interface Row {
 const rows: Row[] = [];
 
 /**
- * Sample layout (and the user layout's per-sample expansion): B = 256 targets (32 at L ≥ 10^5,
- * bounding the [B, L] tensors). User layout, whole-history VQL: a budget of 8,000 targets, which
- * holds whole users at every L (8,000 train targets per user at L = 10^5), so each history is
- * read once and every step does the same work (~8k targets, ~80k behaviours) whatever L is.
+ * Sample layout (and the user layout's per-sample expansion for full attention and TWIN):
+ * B = 256 targets (32 at L ≥ 10^5, bounding the [B, L] tensors). User layout, VQL (causal scan,
+ * whole or newest L): a budget of 8,000 targets, which holds whole users at every L (8,000 train
+ * targets per user at L = 10^5), so each history is read once and every step does the same work
+ * (~8k targets, ~90k behaviours) whatever L is.
  */
 function workerArgs(method: BenchMethod, layout: 'sample' | 'user', L: number): WorkerArgs {
   const B = L >= 100000 ? 32 : 256;
-  const batchSize = layout === 'user' && method === 'vql-whole' ? 8000 : B;
+  const batchSize = layout === 'user' && method.startsWith('vql') ? 8000 : B;
   return { method, layout, L, batchSize, warmup: 1, steps: L >= 100000 ? 2 : 3 };
 }
 
