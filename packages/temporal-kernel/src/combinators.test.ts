@@ -197,3 +197,15 @@ describe('scaledQueryFactors: the query factors in log space, common maximum tak
     k.dispose();
   });
 });
+
+describe('unknown option keys', () => {
+  it('are errors in every constructor and in createKernel, naming the key and the path', () => {
+    expect(() => new ExpDecayMixtureKernel({ timeUnit: 'seconds', numRate: 3 } as never)).toThrow(
+      /new ExpDecayMixtureKernel: options: unknown option "numRate" \(did you mean "numRates"\?\)/,
+    );
+    expect(() => new PeriodicKernel({ timeUnit: 'seconds', period: [60] } as never)).toThrow(expect.objectContaining({ code: 'UNKNOWN_OPTION' }));
+    expect(() =>
+      createKernel({ type: 'sum', kernels: [{ type: 'periodic', timeUnit: 'seconds', periods: [60], initialAmplitude: 0.1 }, { type: 'expDecayMixture', timeUnit: 'seconds', numRates: 2, minTimescale: 1, maxTimescale: 10, rates: [1] }] } as never),
+    ).toThrow(/createKernel: config\.kernels\[1\]: unknown option "rates" \(did you mean "numRates"\?\)/);
+  });
+});

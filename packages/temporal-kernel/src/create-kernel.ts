@@ -1,3 +1,4 @@
+import { checkKnownKeys } from '@vql/runtime';
 import { VqlTemporalKernelError } from './errors.js';
 import { ExpDecayMixtureKernel } from './exp-decay-mixture-kernel.js';
 import { PeriodicKernel } from './periodic-kernel.js';
@@ -5,11 +6,20 @@ import { ProductKernel } from './product-kernel.js';
 import type { KernelConfig, SeparableKernel } from './separable-kernel.js';
 import { SumKernel } from './sum-kernel.js';
 
+const CONFIG_KEYS = {
+  expDecayMixture: ['type', 'timeUnit', 'numRates', 'minTimescale', 'maxTimescale', 'initialRates', 'initialWeights'],
+  periodic: ['type', 'timeUnit', 'periods', 'initialAmplitude'],
+  product: ['type', 'kernels'],
+  sum: ['type', 'kernels'],
+} as const;
+
 /** Rebuilds a kernel from `toConfig()` output (fresh initial parameters: load weights after). */
 export function createKernel(config: KernelConfig, path = 'config'): SeparableKernel {
   if (config == null || typeof config !== 'object') {
     throw new VqlTemporalKernelError('INVALID_CONFIG', `createKernel: ${path} must be a kernel config object.`);
   }
+  const keys = CONFIG_KEYS[config.type as keyof typeof CONFIG_KEYS];
+  if (keys !== undefined) checkKnownKeys(`createKernel: ${path}`, config, keys, (m) => new VqlTemporalKernelError('UNKNOWN_OPTION', m));
   switch (config.type) {
     case 'expDecayMixture': {
       return new ExpDecayMixtureKernel({

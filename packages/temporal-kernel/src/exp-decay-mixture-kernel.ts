@@ -1,4 +1,4 @@
-import { tf } from '@vql/runtime';
+import { checkKnownKeys, tf } from '@vql/runtime';
 import type { Tensor, Variable } from '@vql/runtime';
 import { decayMixtureLogWeight } from './decay-mixture-log-weight.js';
 import { VqlTemporalKernelError } from './errors.js';
@@ -44,6 +44,7 @@ export class ExpDecayMixtureKernel implements SeparableKernel {
     if (options == null || typeof options !== 'object') {
       throw new VqlTemporalKernelError('INVALID_ARGUMENT', `${where}(options): options with a timeUnit are required.`);
     }
+    checkKnownKeys(`${where}: options`, options, ['timeUnit', 'numRates', 'minTimescale', 'maxTimescale', 'initialRates', 'initialWeights'], (m) => new VqlTemporalKernelError('UNKNOWN_OPTION', m));
     this.timeUnit = checkTimeUnit(`${where}: options.timeUnit`, options.timeUnit);
     this.unitSeconds = secondsPerUnit(this.timeUnit);
     const minTimescale = checkPositive(where, 'options.minTimescale', options.minTimescale ?? DEFAULTS.minTimescale);

@@ -1,4 +1,4 @@
-import { tf } from '@vql/runtime';
+import { checkKnownKeys, tf } from '@vql/runtime';
 import type { Tensor, Variable } from '@vql/runtime';
 import { VqlTemporalKernelError } from './errors.js';
 import type { KernelConfig, ScaledFactors, SeparableKernel } from './separable-kernel.js';
@@ -41,6 +41,7 @@ export class PeriodicKernel implements SeparableKernel {
     if (options == null || typeof options !== 'object') {
       throw new VqlTemporalKernelError('INVALID_ARGUMENT', `${where}(options): options with a timeUnit are required.`);
     }
+    checkKnownKeys(`${where}: options`, options, ['timeUnit', 'periods', 'initialAmplitude'], (m) => new VqlTemporalKernelError('UNKNOWN_OPTION', m));
     this.timeUnit = checkTimeUnit(`${where}: options.timeUnit`, options.timeUnit);
     this.unitSeconds = secondsPerUnit(this.timeUnit);
     const periods = options.periods ?? [DAY_SECONDS, WEEK_SECONDS];
