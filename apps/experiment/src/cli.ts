@@ -83,7 +83,9 @@ try {
   const e = error as Error & { code?: string };
   const known = error instanceof ExperimentConfigError || e.name === 'VqlDataError';
   const hint = known ? '' : ' (finished runs stay in results.json and resume; --verbose for the stack)';
-  console.error(`vql-experiment: ${known ? '' : `${e.name}${e.code ? ` [${e.code}]` : ''}: `}${e.message}${hint}`);
+  // A validation error lists its problems one per line: joined with "; " to keep one line.
+  const message = e.message.replace(/:\n\s*- /, ': ').replace(/\n\s*- /g, '; ').replace(/\s*\n\s*/g, ' ');
+  console.error(`vql-experiment: ${known ? '' : `${e.name}${e.code ? ` [${e.code}]` : ''}: `}${message}${hint}`);
   if (program.opts<{ verbose?: boolean }>().verbose === true || process.env['VQL_DEBUG'] === '1') console.error(e.stack);
   process.exitCode = error instanceof ExperimentConfigError ? 2 : 1;
 }

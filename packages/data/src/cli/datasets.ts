@@ -103,7 +103,10 @@ program
     if (statSync(file).isDirectory()) {
       if (opts.schema !== undefined) throw new CliError(`${file} is a folder (read as the LongCTR layout); --schema is for event log files`, 2);
       const { table, splits, skippedSamples, skippedItemColumns } = await readLongCtr({ dir: file });
-      print([statsRow(table.name, table, { samples: `${splits.train.size}/${splits.valid.size}/${splits.test.size}` })], opts.json);
+      // The sequences are all positives; the label balance that matters is the samples'.
+      const positives = splits.train.label.reduce((n, y) => n + y, 0);
+      const rate = splits.train.size > 0 ? (positives / splits.train.size).toFixed(3) : 'n/a';
+      print([statsRow(table.name, table, { positiveRate: `${rate} (train samples)`, samples: `${splits.train.size}/${splits.valid.size}/${splits.test.size}` })], opts.json);
       if (skippedSamples > 0) console.log(`${skippedSamples} samples skipped: their user has no behaviour in user_info.parquet`);
       if (skippedItemColumns.length > 0) console.log(`item_info columns not used: ${skippedItemColumns.join(', ')} (float lists, or copies of item_index)`);
       return;
