@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { VqlDataError } from '../errors.js';
 import { loadEventSchema } from '../event-schema.js';
@@ -19,6 +19,11 @@ class CliError extends Error {
   ) {
     super(message);
   }
+}
+
+/** Paths as the user typed them: `pnpm --filter @vql/data datasets ...` runs in the package folder but keeps INIT_CWD. */
+function userPath(path: string): string {
+  return isAbsolute(path) ? path : resolve(process.env['INIT_CWD'] ?? process.cwd(), path);
 }
 
 function statsRow(name: string, table: EventTable, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -71,7 +76,7 @@ program
         throw new CliError(`unknown dataset "${name}" (expected ${DATASET_NAMES.join(', ')})`, 2);
       }
     }
-    const dataDir = opts.dataDir ?? defaultDataDir();
+    const dataDir = opts.dataDir !== undefined ? userPath(opts.dataDir) : defaultDataDir();
     const rows: Record<string, unknown>[] = [];
     for (const name of names as DatasetName[]) {
       if (datasetDir(name, dataDir) === null) {
@@ -81,7 +86,7 @@ program
       const t0 = performance.now();
       const { table, fromCache } = await loadDatasetWithInfo(name, {
         dataDir,
-        ...(opts.cache ? (opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) : { cacheDir: false }),
+        ...(opts.cache ? (opts.cacheDir !== undefined ? { cacheDir: userPath(opts.cacheDir) } : {}) : { cacheDir: false }),
       });
       rows.push(statsRow(name, table, { load: `${(performance.now() - t0).toFixed(0)} ms${fromCache ? ' (cache)' : ''}` }));
     }
@@ -98,7 +103,8 @@ program
   .option('-s, --schema <file>', 'events schema (JSON); not needed for a LongCTR folder')
   .option('--problems <n>', 'problems to list', (v) => Number.parseInt(v, 10), 10)
   .option('--json', 'print JSON instead of a table')
-  .action(async (file: string, opts: { schema?: string; problems: number; json?: boolean }) => {
+  .action(async (fileArg: string, opts: { schema?: string; problems: number; json?: boolean }) => {
+    const file = userPath(fileArg);
     if (!existsSync(file)) throw new CliError(`${file}: not found`);
     if (statSync(file).isDirectory()) {
       if (opts.schema !== undefined) throw new CliError(`${file} is a folder (read as the LongCTR layout); --schema is for event log files`, 2);
@@ -112,7 +118,7 @@ program
       return;
     }
     if (opts.schema === undefined) throw new CliError('inspect: --schema <file> is required for an event log file (see the @vql/data README, "Bring your own events")', 2);
-    const schema = loadEventSchema(opts.schema);
+    const schema = loadEventSchema(userPath(opts.schema));
     const problems: VqlDataError[] = [];
     let count = 0;
     const table = await readEvents(file, schema, {
