@@ -8,6 +8,7 @@ import { CtrCacheModel } from './cache-model.js';
 import { CachedScorer, buildUserCache } from './cached-scorer.js';
 import { userHistory } from './history-table.js';
 import type { HistoryTable } from './history-table.js';
+import { encodeCache } from './codec.js';
 import { MemoryCacheStore } from './memory-cache-store.js';
 import { maxAbsDiff } from './test-utils.js';
 
@@ -123,10 +124,18 @@ describe('buildAllCaches', () => {
     blobs.set('5', damaged);
     blobs.set('3', Buffer.from('junk value'));
     blobs.set('not-a-user', Buffer.from('more junk'));
+    // User 8's cache from before times were checked: one event in milliseconds.
+    const loose = new CtrCacheModel(model, { timeBounds: { maxFutureSkew: Infinity } });
+    const h8 = userHistory(table, 8);
+    h8.times[0] = h8.times[0]! * 1000;
+    blobs.set('8', encodeCache(buildUserCache(loose, h8)));
+    loose.dispose();
     const again = await buildAllCaches({ modelDir: dir, table, store, workers: 1, chunkUsers: 8, progress: false });
-    expect(again.built).toBe(2);
-    expect(again.skipped).toBe(USERS - 3);
-    expect(again.corrupt.map((c) => c.user).sort()).toEqual(['3', '5', 'not-a-user']);
+    expect(again.built).toBe(3);
+    expect(again.skipped).toBe(USERS - 4);
+    expect(again.corrupt.map((c) => c.user).sort()).toEqual(['3', '5', '8', 'not-a-user']);
+    expect(again.corrupt.find((c) => c.user === '8')!.reason).toMatch(/user "8": the cache's newest event has time .* rebuilding it\. It looks like milliseconds/);
+    expect((await store.get('8'))!.lastEventTime).toBeLessThan(2e9);
     expect(again.corrupt.find((c) => c.user === '5')!.reason).toMatch(/checksum mismatch/);
     expect(again.corrupt.find((c) => c.user === '3')!.reason).toMatch(/not a VQL cache/);
     expect(Buffer.from((await store.getBlob('5'))!).equals(Buffer.from(good))).toBe(true); // repaired

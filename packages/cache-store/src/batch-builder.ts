@@ -9,7 +9,7 @@ import { checkKnownKeys } from '@vql/runtime';
 import type { CacheStore, CorruptEntry } from './cache-store.js';
 import { decodeCache } from './codec.js';
 import { VqlCacheStoreError } from './errors.js';
-import { resolveTimeBounds } from './time-bounds.js';
+import { checkTimes, resolveTimeBounds } from './time-bounds.js';
 import type { TimeBounds } from './time-bounds.js';
 import { checkTable, numUsers } from './history-table.js';
 import type { HistoryTable } from './history-table.js';
@@ -172,7 +172,11 @@ export async function buildAllCaches(options: BuildAllOptions): Promise<BuildRep
       const blob = await store.getBlob(key);
       if (blob === undefined) return false;
       try {
-        return decodeCache(blob, `${store.kind} store, user ${JSON.stringify(key)}`).fingerprint === fingerprint;
+        const cache = decodeCache(blob, `${store.kind} store, user ${JSON.stringify(key)}`);
+        if (cache.fingerprint !== fingerprint) return false;
+        // A cache written before times were checked may hold an impossible newest event: rebuild it.
+        if (cache.eventCount > 0) checkTimes(`${store.kind} store, user ${JSON.stringify(key)}`, [cache.lastEventTime], bounds, () => "the cache's newest event", 'rebuilding it');
+        return true;
       } catch (error) {
         if (!(error instanceof VqlCacheStoreError)) throw error;
         corrupt.push({ user: key, reason: error.message });

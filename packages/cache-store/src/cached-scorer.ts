@@ -4,6 +4,8 @@ import { cachedAttention } from './cached-attention.js';
 import type { Candidates, CacheModel, UserHistory } from './cache-model.js';
 import { VqlCacheStoreError } from './errors.js';
 import { totalHeads } from './layout.js';
+import { checkTimes, resolveTimeBounds } from './time-bounds.js';
+import type { ResolvedTimeBounds } from './time-bounds.js';
 import { UserCache, appendEncoded, buildFromEncoded, checkAppendOptions, checkCacheFor } from './user-cache.js';
 import type { AppendOptions, AppendResult, BuildOptions } from './user-cache.js';
 
@@ -37,12 +39,14 @@ export function appendEvents(cache: UserCache, events: UserHistory, model: Cache
  */
 export class CachedScorer {
   private readonly empty: UserCache;
+  private readonly bounds: ResolvedTimeBounds;
 
   constructor(readonly model: CacheModel) {
     if (model == null || typeof model.encodeCandidates !== 'function') {
       throw new VqlCacheStoreError('INVALID_ARGUMENT', 'new CachedScorer: model must be a CacheModel (e.g. new CtrCacheModel(ctrModel)).');
     }
     this.empty = new UserCache(model.fingerprint, model.layout, 0);
+    this.bounds = resolveTimeBounds('new CachedScorer', model.timeBounds);
   }
 
   /** Interest vectors [N*H*d_h] (the attention output the model feeds its tower). */
@@ -64,6 +68,11 @@ export class CachedScorer {
   private run(cache: UserCache | undefined, candidates: Candidates): { interest: Float32Array; target: Float32Array; count: number } {
     const c = cache ?? this.empty;
     checkCacheFor('CachedScorer', c, this.model.fingerprint, this.model.layout);
+    // A cache written before times were checked may hold an impossible newest event, which would
+    // refuse every request as "before the history": say so, and how to get out.
+    if (c.eventCount > 0) {
+      checkTimes('CachedScorer', [c.lastEventTime], this.bounds, () => "the cache's newest event", 'nothing was scored; the cache was written before event times were checked: rebuild it (buildAllCaches does)');
+    }
     const enc = this.model.encodeCandidates(candidates);
     const out = new Float32Array(enc.count * totalHeads(this.model.layout) * this.model.layout.headDim);
     cachedAttention(c, this.model.codebooks, this.model.kernel, { count: enc.count, queries: enc.queries, times: enc.times }, { logitScale: this.model.logitScale }, out);

@@ -206,6 +206,11 @@ describe('cached scores equal the model forward pass', () => {
       expect(() => buildUserCache(cm, history, { anchr: NOW } as never)).toThrow(/buildUserCache: options: unknown option "anchr" \(did you mean "anchor"\?\)/);
       expect(() => new CtrCacheModel(model, { ignoreHistorywindow: true } as never)).toThrow(/unknown option "ignoreHistorywindow" \(did you mean "ignoreHistoryWindow"\?\)/);
       expect(cache.eventCount).toBe(51);
+      // A cache written before times were checked (here: with no upper bound) is named, with the way out.
+      const loose = new CtrCacheModel(model, { timeBounds: { now: () => NOW, maxFutureSkew: Infinity } });
+      const legacy = buildUserCache(loose, one(NOW * 1000, 'legacy'));
+      loose.dispose();
+      expect(() => new CachedScorer(cm).score(legacy, { ...req, time: NOW })).toThrow(/the cache's newest event has time 1750000000000 .*written before event times were checked: rebuild it/);
     } finally {
       cm.dispose();
       model.dispose();
