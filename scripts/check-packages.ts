@@ -162,13 +162,19 @@ async function main(): Promise<void> {
     }
     const example = readmeExample(p);
     const { code, expected } = expectations(example.code);
+    const dataDir = process.env['VQL_DATA_DIR'] ?? resolve(root, '..', 'shared', 'datasets');
+    if (/\bloadDataset\(/.test(code) && !existsSync(dataDir) && process.env['CI'] !== 'true') {
+      // A checkout without the shared datasets (CI always has them: there this is a failure).
+      console.log(`skip ${p.name}: its README example loads a real dataset and ${dataDir} does not exist (set VQL_DATA_DIR)`);
+      continue;
+    }
     writeFileSync(join(project, 'example.ts'), code);
     // Outside the repo: no `@vql/source` condition, no workspace links, so only the installed
     // tarballs (and their registry dependencies) can be imported.
     const res = spawnSync(tsx, ['example.ts'], {
       cwd: project,
       encoding: 'utf8',
-      env: { ...process.env, VQL_DATA_DIR: process.env['VQL_DATA_DIR'] ?? resolve(root, '..', 'shared', 'datasets') },
+      env: { ...process.env, VQL_DATA_DIR: dataDir },
       timeout: 180_000,
     });
     if (res.status !== 0) {
