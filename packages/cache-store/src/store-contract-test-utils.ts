@@ -150,6 +150,11 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       const strings = await store.append('idem-s', withIds(0, 3, ['a', 'b', 'a']), TARGET);
       expect([strings.applied, strings.duplicates]).toEqual([2, ['a']]);
       expect((await store.append('idem-s', withIds(3, 4, ['b']), TARGET)).duplicates).toEqual(['b']);
+      // idWindow 0: a high-water mark only; an id at or below it is stale, a larger one applies.
+      await store.append('hwm', withIds(0, 3, [5, 9, 7]), TARGET, { idWindow: 0 });
+      const late = await store.append('hwm', withIds(3, 6, [8, 9, 10]), TARGET);
+      expect([late.applied, late.stale, late.duplicates]).toEqual([1, [8, 9], []]);
+      expect((await store.get('hwm'))!.ids.floor).toBe(10);
     });
 
     it('concurrent redeliveries of one batch from several handles apply it once', async () => {
