@@ -334,6 +334,12 @@ export class CtrModel {
     ];
   }
 
+  /** The item embedding table ([numItems + 1, d]): the trainer may give it its own optimizer. */
+  itemEmbeddingVariable(): Variable {
+    this.checkAlive();
+    return this.itemTable;
+  }
+
   /**
    * The variables weight decay applies to: embedding tables (items, context) and the tower's and
    * interaction's kernels — where a CTR model memorises. Not biases, and not the interest

@@ -116,6 +116,44 @@ describe('Trainer', () => {
     expect(decayed.towerBias).toBeGreaterThan(0);
   });
 
+  it("itemOptimizer 'adagrad' moves only the rows of items in the batch; dense Adam keeps moving the others", () => {
+    const moved = (itemOptimizer: 'adam' | 'adagrad'): { inBatch: number; outside: number } => {
+      const model = new CtrModel(modelConfig());
+      const trainer = new Trainer(model, { maxLen: 32, batchSize: 16, learningRate: 0.01, itemOptimizer, itemLearningRate: 0.05, seed: 3, log: () => undefined, progress: false });
+      const first = firstBatch(16, 32);
+      const used = new Set<number>([...first.targetItem, ...first.historyItem]);
+      trainer.trainStep(first);
+      const table = () => model.getWeights()['items/embedding']!.dataSync() as Float32Array;
+      const before = Float32Array.from(table());
+      // A second step on a batch of one sample: rows of the first batch's items not in it are
+      // untouched by the gradient; only optimizer state (momentum) can move them.
+      const second = firstBatch(1, 1);
+      trainer.trainStep(second);
+      const after = table();
+      const d = 8;
+      let inBatch = 0;
+      let outside = 0;
+      const now = new Set<number>([...second.targetItem, ...second.historyItem]);
+      for (const x of used) {
+        if (now.has(x) || x === 0) continue;
+        let delta = 0;
+        for (let k = 0; k < d; k++) delta += Math.abs(after[x * d + k]! - before[x * d + k]!);
+        outside += delta;
+      }
+      for (const x of now) for (let k = 0; k < d; k++) inBatch += Math.abs(after[x * d + k]! - before[x * d + k]!);
+      trainer.dispose();
+      model.dispose();
+      return { inBatch, outside };
+    };
+    expect(moved('adam').outside).toBeGreaterThan(0.01);
+    const adagrad = moved('adagrad');
+    expect(adagrad.outside).toBe(0);
+    expect(adagrad.inBatch).toBeGreaterThan(0);
+    const model = new CtrModel(modelConfig());
+    expect(() => new Trainer(model, { maxLen: 8, seed: 1, itemOptimizer: 'sgd' as 'adam' })).toThrow(/options\.itemOptimizer must be 'adam' or 'adagrad', got "sgd"/);
+    model.dispose();
+  });
+
   it('dropout is seeded: same config ⇒ same weights, and it changes training', () => {
     const fingerprint = (dropout: number): string => {
       const model = new CtrModel(modelConfig({ dropout }));

@@ -31,6 +31,15 @@ export interface TrainerOptions {
   /** Adam learning rate. Default 1e-3. */
   learningRate?: number;
   /**
+   * Optimizer of the item embedding table. Dense Adam keeps moving a row for ~10 steps after each
+   * time its item appears (momentum, and m/√v ≈ 3 for a once-seen row): ~30 × the learning rate
+   * per appearance, which memorises rare items. 'adagrad' moves a row only when its item is in
+   * the batch. Default 'adam'.
+   */
+  itemOptimizer?: 'adam' | 'adagrad';
+  /** Learning rate of the item table's optimizer. Default `learningRate`. */
+  itemLearningRate?: number;
+  /**
    * Decoupled weight decay (AdamW): after each step the model's `decayVariables()` (embedding
    * tables, tower kernels) shrink by the factor 1 − learningRate·weightDecay. Default 0.
    */
@@ -87,7 +96,7 @@ export interface TrainResult {
 }
 
 const OPTION_KEYS = new Set<string>([
-  'maxLen', 'layout', 'userChunk', 'batchSize', 'epochs', 'learningRate', 'weightDecay', 'monitor', 'patience', 'minDelta', 'clipNorm', 'restoreBest', 'evalBatchSize', 'seed', 'log', 'progress',
+  'maxLen', 'itemOptimizer', 'itemLearningRate', 'layout', 'userChunk', 'batchSize', 'epochs', 'learningRate', 'weightDecay', 'monitor', 'patience', 'minDelta', 'clipNorm', 'restoreBest', 'evalBatchSize', 'seed', 'log', 'progress',
 ]);
 
 /** `NaN` and `Infinity` as written, not as JSON's `null`. */
@@ -166,6 +175,8 @@ export function evaluateModel(model: CtrModel, samples: CtrSampleSet, options: {
 export class Trainer {
   readonly options: Required<Omit<TrainerOptions, 'log' | 'clipNorm'>> & { clipNorm: number | null; log: (line: string) => void };
   private readonly optimizer: tf.AdamOptimizer;
+  /** The item table's own optimizer, when `itemOptimizer` is not 'adam'. */
+  private readonly itemOptimizer: tf.Optimizer | null;
   private globalStep = 0;
   private epochInProgress = 0;
   private stepInEpoch = 0;
@@ -191,6 +202,10 @@ export class Trainer {
     if (typeof weightDecay !== 'number' || !(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
       throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.weightDecay must be a finite number ≥ 0, got ${show(weightDecay)}.`);
     }
+    const itemOptimizer = options.itemOptimizer ?? 'adam';
+    if (itemOptimizer !== 'adam' && itemOptimizer !== 'adagrad') {
+      throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.itemOptimizer must be 'adam' or 'adagrad', got ${show(itemOptimizer)}.`);
+    }
     const monitor = options.monitor ?? 'logloss';
     if (monitor !== 'logloss' && monitor !== 'auc') throw new VqlModelError('INVALID_ARGUMENT', `Trainer: options.monitor must be 'logloss' or 'auc', got ${show(monitor)}.`);
     this.options = {
@@ -200,6 +215,8 @@ export class Trainer {
       batchSize: positiveInt('batchSize', options.batchSize ?? 256),
       epochs: positiveInt('epochs', options.epochs ?? 10),
       learningRate: positiveNumber('learningRate', options.learningRate ?? 1e-3),
+      itemOptimizer,
+      itemLearningRate: positiveNumber('itemLearningRate', options.itemLearningRate ?? options.learningRate ?? 1e-3),
       weightDecay,
       monitor,
       patience: positiveInt('patience', options.patience ?? 2),
@@ -212,6 +229,7 @@ export class Trainer {
       progress,
     };
     this.optimizer = tf.train.adam(this.options.learningRate);
+    this.itemOptimizer = itemOptimizer === 'adagrad' ? tf.train.adagrad(this.options.itemLearningRate) : null;
   }
 
   /** Optimizer steps taken so far. */
@@ -255,7 +273,9 @@ export class Trainer {
         apply = {};
         for (const [k, g] of Object.entries(grads)) apply[k] = tf.mul(g, clip / norm);
       }
-      this.optimizer.applyGradients(Object.entries(apply).map(([name, tensor]) => ({ name, tensor })));
+      const itemName = this.itemOptimizer === null ? null : model.itemEmbeddingVariable().name;
+      this.optimizer.applyGradients(Object.entries(apply).filter(([name]) => name !== itemName).map(([name, tensor]) => ({ name, tensor })));
+      if (itemName !== null && apply[itemName] !== undefined) this.itemOptimizer!.applyGradients([{ name: itemName, tensor: apply[itemName] }]);
       if (apply !== grads) tf.dispose(Object.values(apply));
       if (this.options.weightDecay > 0) {
         const keep = 1 - this.options.learningRate * this.options.weightDecay;
@@ -351,6 +371,7 @@ export class Trainer {
   /** Frees the optimizer's slots (the model is the caller's). */
   dispose(): void {
     this.optimizer.dispose();
+    this.itemOptimizer?.dispose();
   }
 }
 
