@@ -45,14 +45,16 @@ describe('presets', () => {
   });
 
   it('the G sweep keeps the total code budget fixed', () => {
-    const runs = planRuns(PRESETS.quick, new Set(['synthetic'])).filter((r) => r.studies.includes('group-sweep'));
-    const budget = PRESETS.quick.model.codebookSizes.reduce((a, b) => a + b, 0);
+    const runs = planRuns(PRESETS.paper, new Set(['synthetic'])).filter((r) => r.studies.includes('group-sweep') && r.seed === 1);
+    const budget = PRESETS.paper.model.codebookSizes.reduce((a, b) => a + b, 0);
     expect(runs.map((r) => r.codebookSizes.length).sort()).toEqual([1, 2, 4]);
     for (const r of runs) expect(r.codebookSizes.reduce((a, b) => a + b, 0)).toBe(budget);
   });
 
-  it('quick covers the main comparison, ablations, K/G/L sweeps and latency', () => {
-    const runs = planRuns(PRESETS.quick, new Set(['synthetic', 'movielens']));
+  it('quick covers the main comparison, ablations, the L sweep and latency; paper adds the K and G sweeps', () => {
+    const quick = planRuns(PRESETS.quick, new Set(['synthetic', 'movielens']));
+    expect([...new Set(quick.flatMap((r) => r.studies))].sort()).toEqual(['ablation', 'latency', 'length-sweep', 'main']);
+    const runs = planRuns(PRESETS.paper, new Set(['synthetic', 'movielens']));
     const studies = new Set(runs.flatMap((r) => r.studies));
     expect([...studies].sort()).toEqual(['ablation', 'codebook-sweep', 'group-sweep', 'latency', 'length-sweep', 'main']);
     expect(runs.filter((r) => r.method === 'oracle').every((r) => r.dataset === 'synthetic')).toBe(true);
@@ -61,11 +63,11 @@ describe('presets', () => {
   });
 
   it('trains a run shared by several studies once (the main VQL run is a K, G and L sweep point)', () => {
-    const runs = planRuns(PRESETS.quick, new Set(['synthetic']));
-    const mainVql = runs.filter((r) => r.method === 'vql' && r.variant === 'default' && r.L === 300 && r.studies.includes('main'));
+    const runs = planRuns({ ...PRESETS.paper, seeds: [1] }, new Set(['synthetic']));
+    const mainVql = runs.filter((r) => r.method === 'vql' && r.variant === 'default' && r.L === 1000 && r.studies.includes('main'));
     expect(mainVql).toHaveLength(1);
     expect(mainVql[0]!.studies.sort()).toEqual(['codebook-sweep', 'group-sweep', 'length-sweep', 'main']);
-    expect(mainVql[0]!.codebookSizes).toEqual(PRESETS.quick.model.codebookSizes);
+    expect(mainVql[0]!.codebookSizes).toEqual(PRESETS.paper.model.codebookSizes);
     expect(runs.filter((r) => r.studies.includes('codebook-sweep')).map((r) => Math.max(...r.codebookSizes)).sort((a, b) => a - b)).toEqual([16, 64, 256]);
     // Latency runs are measured apart even where their parameters match a training run.
     expect(runs.filter((r) => r.studies.includes('latency')).every((r) => r.studies.length === 1)).toBe(true);

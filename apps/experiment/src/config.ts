@@ -99,6 +99,12 @@ const trainSchema = z
     learningRate: z.number().positive(),
     /** Early stopping: epochs without a validation LogLoss gain before stopping (best weights restored). */
     patience: positiveInt,
+    /**
+     * Optimizer of the item embedding table: 'adagrad' moves a row only when its item is in the
+     * batch (dense Adam's momentum memorises rare items); `itemLearningRate` is its rate.
+     */
+    itemOptimizer: z.enum(['adam', 'adagrad']).default('adagrad'),
+    itemLearningRate: z.number().positive().default(0.1),
     /** Decoupled weight decay on embedding tables and tower kernels. */
     weightDecay: z.number().min(0).default(0),
     /** Dropout on the tower's hidden layers. */

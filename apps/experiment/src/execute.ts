@@ -129,6 +129,8 @@ function trainerFor(model: CtrModel, spec: RunSpec, config: ExperimentConfig): T
     batchSize: config.train.batchSize,
     epochs: config.train.epochs,
     learningRate: config.train.learningRate,
+    itemOptimizer: config.train.itemOptimizer,
+    itemLearningRate: config.train.itemLearningRate,
     weightDecay: config.train.weightDecay,
     monitor: 'logloss',
     patience: config.train.patience,

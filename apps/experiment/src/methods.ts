@@ -74,7 +74,8 @@ export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: Pr
     interest,
     historyWindow,
     dropout: config.train.dropout,
-    auxLossWeight: m.vqWeight,
+    // SIM soft's auxiliary loss is its search unit's own CTR loss: weighted as the main one (SIM paper).
+    auxLossWeight: spec.method === 'sim-soft' ? 1 : m.vqWeight,
     seed: spec.seed,
   };
 }
