@@ -82,8 +82,8 @@ describe.each(['wasm', 'cpu'] as const)('causal-cache VQL training (%s)', (backe
     model.dispose();
   });
 
-  it('two scan threads give the one-thread loss and gradients (to rounding), the same on every run', () => {
-    const model = new CtrModel(modelConfig());
+  it.each([null, 7])('two scan threads give the one-thread loss and gradients (to rounding), the same on every run (window %s)', (window) => {
+    const model = new CtrModel(modelConfig(window === null ? {} : { historyPolicy: { kind: 'newest', length: window } }));
     const prepared = model.prepare(batch);
     expect(batch.numUsers).toBeGreaterThan(1);
     const one = lossAndGrads(model, prepared);
