@@ -427,6 +427,8 @@ export class CausalScan {
       AN: new Float64Array(GK * R),
       AQ: new Float64Array(GK * R * hpg * dd),
       AP: new Float64Array(GK * R * gw),
+      // The adjoint of (code, basis) is sig·(AN, AS, AP, AQ): re-anchoring scales sig alone.
+      sig: new Float64Array(GK * R).fill(1),
     };
     const dPhi = new Float64Array(R);
     const eStore = new Float64Array(this.T * this.H * K); // e^{u−M}/D per target, head and code (0 = not in the window)
@@ -559,7 +561,7 @@ export class CausalScan {
   }
 
   /** Zeroes the adjoint state of every code of the current user. */
-  private clearAdjoint(acc: { AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array }): void {
+  private clearAdjoint(acc: { AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array; sig: Float64Array }): void {
     const { G, K, R, gw, hpg, dd, present, nPresent } = this;
     const qw = hpg * dd;
     for (let g = 0; g < G; g++) {
@@ -569,14 +571,16 @@ export class CausalScan {
         acc.AS.fill(0, idx * R * gw, (idx + 1) * R * gw);
         acc.AP.fill(0, idx * R * gw, (idx + 1) * R * gw);
         acc.AQ.fill(0, idx * R * qw, (idx + 1) * R * qw);
+        acc.sig.fill(1, idx * R, (idx + 1) * R);
       }
     }
   }
 
   /**
    * Pass B, group g: adjoint ← f_r·adjoint + c_r·(target j's local adjoint) for every code of the
-   * user (f = `decay`, the re-anchoring factor ≤ 1; c = `scale`: 1 to add j, −e^{−λ(τ_j−τ)} to
-   * remove it). Heads own disjoint sub-blocks of AS, AP and AQ: one pass each.
+   * user (f = `decay`, the re-anchoring factor ≤ 1, 0 = start afresh; c = `scale`: 1 to add j,
+   * −e^{−λ(τ_j−τ)} to remove it). The factor f goes into sig (one multiply per code and basis,
+   * not one per adjoint entry); the stored blocks are renormalised before sig could underflow.
    */
   private adjointTarget(
     j: number,
@@ -584,11 +588,11 @@ export class CausalScan {
     decay: Float64Array,
     scale: Float64Array,
     gr: Float32Array,
-    acc: { go: Float64Array; AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array },
+    acc: { go: Float64Array; AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array; sig: Float64Array },
     eStore: Float64Array,
   ): void {
     const { hpg, dh, vw, K, R, gw, H, dd, phi, present, q } = this;
-    const { go, AS, AN, AQ, AP } = acc;
+    const { go, AS, AN, AQ, AP, sig } = acc;
     const np = this.nPresent[g]!;
     const qw = hpg * dd;
     for (let n = 0; n < np; n++) {
@@ -597,8 +601,21 @@ export class CausalScan {
       for (let r = 0; r < R; r++) {
         const s = idx * R + r;
         const f = decay[r]!;
-        const fr = phi[j * R + r]! * scale[r]!;
-        let an = f * AN[s]!;
+        let sg = sig[s]! * f;
+        if (f === 0 || sg < 1e-150) {
+          // Fold sig back into the stored entries (exact zeros when starting afresh).
+          const k = f === 0 ? 0 : sg;
+          AN[s] = k * AN[s]!;
+          for (let x = s * gw; x < (s + 1) * gw; x++) {
+            AS[x] = k * AS[x]!;
+            AP[x] = k * AP[x]!;
+          }
+          for (let x = s * qw; x < (s + 1) * qw; x++) AQ[x] = k * AQ[x]!;
+          sg = 1;
+        }
+        sig[s] = sg;
+        const fr = (phi[j * R + r]! * scale[r]!) / sg;
+        let an = AN[s]!;
         for (let hh = 0; hh < hpg; hh++) {
           const h = g * hpg + hh;
           const a = eStore[(j * H + h) * K + c]! * fr;
@@ -610,11 +627,11 @@ export class CausalScan {
           const agO = a * gO;
           for (let x = 0; x < dh; x++) {
             const qx = q[ho + x]!;
-            AS[sh + x] = f * AS[sh + x]! + a * gr[ho + x]!;
-            AP[sh + x] = f * AP[sh + x]! + agO * qx;
+            AS[sh + x] += a * gr[ho + x]!;
+            AP[sh + x] += agO * qx;
             const aq = a * qx;
             const row = qh + x * dh;
-            for (let y = 0; y < dh; y++) AQ[row + y] = f * AQ[row + y]! + aq * gr[ho + y]!;
+            for (let y = 0; y < dh; y++) AQ[row + y] += aq * gr[ho + y]!;
           }
         }
         AN[s] = an;
@@ -623,9 +640,9 @@ export class CausalScan {
   }
 
   /** Pass B, events [start, end) of the user at e0 (anchored at tau): dv, db and the key gradient dk. */
-  private eventGrads(e0: number, start: number, end: number, tau: number, acc: { dv: Float64Array; dk: Float64Array; db: Float64Array; AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array }): void {
+  private eventGrads(e0: number, start: number, end: number, tau: number, acc: { dv: Float64Array; dk: Float64Array; db: Float64Array; AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array; sig: Float64Array }): void {
     const { G, K, R, gw, hpg, dh, dd, vw, kw, v, term, lambda, weightOf, scale } = this;
-    const { dv, dk, db, AS, AN, AQ, AP } = acc;
+    const { dv, dk, db, AS, AN, AQ, AP, sig } = acc;
     const { eventRow, eventTime } = this.o.layout;
     const codes = this.o.codes;
     const qw = hpg * dd;
@@ -641,9 +658,9 @@ export class CausalScan {
         const vb = u * vw + g * gw;
         const kb = u * kw + g * dh;
         for (let r = 0; r < R; r++) {
-          const a = term[r]!;
-          if (a === 0) continue;
           const s = idx * R + r;
+          const a = term[r]! * sig[s]!;
+          if (a === 0) continue;
           const so = s * gw;
           let dotv = 0;
           for (let x = 0; x < gw; x++) {
