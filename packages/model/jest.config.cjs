@@ -1,17 +1,1 @@
-const { createJestConfig } = require('@vql/jest-preset');
-
-// @vql/data reads Parquet with hyparquet, which ships ES modules only; jest runs CommonJS, so
-// those files go through swc like our sources.
-const esmOnly = ['hyparquet', 'hyparquet-writer', 'hyparquet-compressors', 'hysnappy'];
-const base = createJestConfig(__dirname);
-module.exports = {
-  ...base,
-  transform: {
-    ...base.transform,
-    [`/node_modules/(${esmOnly.join('|')})/.+\\.js$`]: [
-      require.resolve('@swc/jest'),
-      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
-    ],
-  },
-  transformIgnorePatterns: [`^(?!.*/node_modules/(${esmOnly.join('|')})/).*/node_modules/`],
-};
+module.exports = require('@vql/jest-preset').createJestConfig(__dirname);
