@@ -17,6 +17,13 @@ import type { RunExecutor } from './runner.js';
 
 export { availableDatasets } from './datasets.js';
 
+/**
+ * Whole-history VQL trains on user-grouped batches with at most this many of one user's targets
+ * per batch: a user's targets are correlated, and batches of one or two users trained measurably
+ * worse than shuffled samples (valid AUC 0.767 vs 0.801 on the model README's data).
+ */
+const WHOLE_HISTORY_USER_CHUNK = 16;
+
 /** Steps timed (after one untimed warm-up step) to estimate a run's cost before training it. */
 const COST_PROBE_STEPS = 3;
 
@@ -125,6 +132,7 @@ function layoutOf(spec: RunSpec): BatchLayout {
 function trainerFor(model: CtrModel, spec: RunSpec, config: ExperimentConfig): Trainer {
   return new Trainer(model, {
     layout: layoutOf(spec),
+    ...(wholeHistory(spec) ? { userChunk: Math.min(WHOLE_HISTORY_USER_CHUNK, config.train.batchSize) } : {}),
     maxLen: spec.L,
     batchSize: config.train.batchSize,
     epochs: config.train.epochs,
@@ -149,7 +157,7 @@ function estimateCost(spec: RunSpec, config: ExperimentConfig, data: PreparedDat
   const trainer = trainerFor(model, spec, config);
   try {
     const it = (wholeHistory(spec)
-      ? userBatches(data.train, { batchSize: config.train.batchSize, maxLen: null, shuffle: true, seed: spec.seed })
+      ? userBatches(data.train, { batchSize: config.train.batchSize, maxLen: null, userChunk: Math.min(WHOLE_HISTORY_USER_CHUNK, config.train.batchSize), shuffle: true, seed: spec.seed })
       : batches(data.train, { batchSize: config.train.batchSize, maxLen: spec.L, shuffle: true, seed: spec.seed }))[Symbol.iterator]();
     const steps = Math.ceil(data.train.size / config.train.batchSize);
     let timed = 0;
