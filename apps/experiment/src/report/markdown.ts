@@ -209,7 +209,12 @@ function headline(rows: AggregateRow[], evidence: PairedEvidence): string[] {
   if (vql === undefined) sentences.push('VQL was not run here.');
   else {
     sentences.push(`VQL reaches test AUC ${auc(vql)}.`);
-    const baselines = table.filter((r) => isNeural(r) && r !== vql && r.status === 'ok' && r.metrics.auc !== undefined);
+    // VQL's other variants (whole-history) are VQL, not baselines: reported on their own.
+    const whole = table.find((r) => r.method === 'vql' && r.variant === 'whole-history' && r.status === 'ok' && r.metrics.auc !== undefined);
+    if (whole !== undefined) {
+      sentences.push(`VQL trained and scored on whole histories (causal caches, L-free) reaches ${auc(whole)} (whole-history − newest-${humanLength(L)} VQL: ${formatInterval(evidence.difference(whole.runs, vql.runs))}).`);
+    }
+    const baselines = table.filter((r) => isNeural(r) && r.method !== 'vql' && r.status === 'ok' && r.metrics.auc !== undefined);
     const best = baselines.reduce<AggregateRow | undefined>((a, b) => (a === undefined || b.metrics.auc!.mean > a.metrics.auc!.mean ? b : a), undefined);
     if (best !== undefined) {
       const d = diffs.get(best)!;
