@@ -290,7 +290,8 @@ function checks(rows: AggregateRow[], evidence: PairedEvidence): string[] {
 function pairedTable(rows: AggregateRow[], dataset: string, L: number, evidence: PairedEvidence): string[] {
   const vql = vqlRow(rows, dataset, L);
   if (vql === undefined) return [];
-  const others = comparisonRows(rows, dataset, L).filter((r) => r !== vql);
+  // Rows without a score (a reference that does not apply to this dataset) have nothing to pair.
+  const others = comparisonRows(rows, dataset, L).filter((r) => r !== vql && (r.status === 'not-run-cost' || r.metrics.auc !== undefined));
   if (others.length === 0) return [];
   const lines = ['| method | VQL − method: AUC (95% CI) | std over seeds | verdict |', '|---|---:|---:|---|'];
   for (const r of others) {
