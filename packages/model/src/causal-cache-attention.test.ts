@@ -60,7 +60,9 @@ describe.each(['wasm', 'cpu'] as const)('causal-cache VQL training (%s)', (backe
     const model = new CtrModel(modelConfig(extra, interest));
     const before = tf.memory().numTensors;
     const causal = model.prepare(batch);
-    expect(causal.causal).toBeDefined();
+    // The causal layout: one history end per target, no window (whole history).
+    expect(causal.causal!.historyEnd).toHaveLength(batch.size);
+    expect(causal.causal!.historyStart).toBeUndefined();
     expect(causal.maxLen).toBe(0);
     const perPosition = model.prepare(expandUserBatch(batch));
     expect(perPosition.causal).toBeUndefined();
@@ -115,7 +117,8 @@ describe.each(['wasm', 'cpu'] as const)('causal-cache VQL training (%s)', (backe
     const model = new CtrModel(modelConfig({ historyPolicy: { kind: 'newest', length: L } }));
     expect(model.config.historyWindow).toBe(L);
     const causal = model.prepare(batch);
-    expect(causal.causal?.historyStart).toBeDefined();
+    const { historyStart, historyEnd } = causal.causal!;
+    expect(Array.from(historyStart!)).toEqual(Array.from(historyEnd, (end) => Math.max(0, end - L)));
     const perPosition = model.prepare(expandUserBatch(batch, L));
     expect(perPosition.maxLen).toBe(L);
     const a = lossAndGrads(model, causal);
