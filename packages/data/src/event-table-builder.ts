@@ -52,6 +52,23 @@ export function resolveCleaning(options: CleaningOptions = {}): Required<Omit<Cl
   };
 }
 
+/** A report with every counter at 0 (fill in what a source read and kept). */
+export function emptyCleaningReport(): CleaningReport {
+  return {
+    rowsRead: 0,
+    eventsKept: 0,
+    droppedNegativeTime: 0,
+    droppedFutureTime: 0,
+    droppedOutOfWindow: 0,
+    droppedDuplicates: 0,
+    droppedShortUserEvents: 0,
+    droppedUsers: 0,
+    droppedOther: {},
+    itemsMissingContext: {},
+    itemContextConflicts: 0,
+  };
+}
+
 function droppedSummary(r: CleaningReport): string {
   const parts: string[] = [];
   if (r.droppedNegativeTime > 0) parts.push(`${r.droppedNegativeTime} before minTime`);
@@ -217,16 +234,9 @@ export class EventTableBuilder {
     const n = this.rowUser.length;
     const otherDropped = Object.values(this.droppedOther).reduce((a, b) => a + b, 0);
     const report: CleaningReport = {
+      ...emptyCleaningReport(),
       rowsRead: n + otherDropped,
-      eventsKept: 0,
-      droppedNegativeTime: 0,
-      droppedFutureTime: 0,
-      droppedOutOfWindow: 0,
-      droppedDuplicates: 0,
-      droppedShortUserEvents: 0,
-      droppedUsers: 0,
       droppedOther: { ...this.droppedOther },
-      itemsMissingContext: {},
       itemContextConflicts: this.conflicts,
     };
     const rowUser = this.rowUser.view();

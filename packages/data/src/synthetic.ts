@@ -1,9 +1,10 @@
 import { createRng } from '@vql/runtime';
 import type { Rng } from '@vql/runtime';
 import { VqlDataError } from './errors.js';
+import { emptyCleaningReport } from './event-table-builder.js';
 import type { CtrSampleSet, CtrSplits } from './samples.js';
 import { checkSplit, splitPoints } from './samples.js';
-import type { CleaningReport, DatasetSchema, EventTable } from './types.js';
+import type { DatasetSchema, EventTable } from './types.js';
 
 const DAY = 86_400;
 
@@ -510,19 +511,6 @@ function simulateUser(
   }
 }
 
-const EMPTY_REPORT = (total: number): CleaningReport => ({
-  rowsRead: total,
-  eventsKept: total,
-  droppedNegativeTime: 0,
-  droppedFutureTime: 0,
-  droppedOutOfWindow: 0,
-  droppedDuplicates: 0,
-  droppedShortUserEvents: 0,
-  droppedUsers: 0,
-  droppedOther: {},
-  itemsMissingContext: { category: 0, modality: 0 },
-  itemContextConflicts: 0,
-});
 
 /** Step 4: the event table and its schema (category, modality: item scope; behavior: event scope). */
 function assembleTable(
@@ -561,7 +549,8 @@ function assembleTable(
       category: ['', ...Array.from({ length: C }, (_, c) => `c${c + 1}`)],
       behavior: ['', ...SYNTHETIC_BEHAVIORS],
     },
-    report: EMPTY_REPORT(total),
+    // Generated, not read: nothing to clean.
+    report: { ...emptyCleaningReport(), rowsRead: total, eventsKept: total, itemsMissingContext: { category: 0, modality: 0 } },
   };
 }
 
