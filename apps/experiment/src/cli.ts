@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import { Command } from 'commander';
+import { isVqlError } from '@vql/errors';
 import { loadConfig } from './load-config.js';
 import type { ConfigFlags } from './load-config.js';
 import { defaultDataDir, repoRoot, resolveUserPath } from './paths.js';
@@ -81,7 +82,8 @@ try {
   // One line for the user; the stack only on request (--verbose, or VQL_DEBUG=1). Config and
   // flag problems exit 2, everything else 1. Finished runs are in results.json either way.
   const e = error as Error & { code?: string };
-  const known = error instanceof ExperimentConfigError || e.name === 'VqlDataError';
+  // Input problems the message already explains: the experiment's own and the data readers'.
+  const known = isVqlError(error) && (error instanceof ExperimentConfigError || error.source === '@vql/data');
   const hint = known ? '' : ' (finished runs stay in results.json and resume; --verbose for the stack)';
   // A validation error lists its problems one per line: joined with "; " to keep one line.
   const message = e.message.replace(/:\n\s*- /, ': ').replace(/\n\s*- /g, '; ').replace(/\s*\n\s*/g, ' ');

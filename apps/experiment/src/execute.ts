@@ -8,6 +8,7 @@ import type { BatchLayout } from '@vql/model';
 import { initBackend } from '@vql/runtime';
 import type { DatasetName, ExperimentConfig } from './config.js';
 import { prepareDataset } from './datasets.js';
+import { ExperimentRunError } from './errors.js';
 import type { PreparedDataset } from './datasets.js';
 import { fitCategoryMixFloor } from './floor.js';
 import { modelConfigFor } from './methods.js';
@@ -79,7 +80,7 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
       }
       const data = await dataset(config, spec.dataset, spec.seed);
       if (spec.method === 'oracle') {
-        if (data.oracle === undefined) throw new Error(`dataset ${data.name} has no oracle probabilities`);
+        if (data.oracle === undefined) throw new ExperimentRunError('NO_ORACLE', `oracle: dataset ${data.name} has no true click probabilities (only the synthetic generator knows them)`);
         const full = spec.variant === 'full-history';
         const probs = full ? data.test.trueProb! : data.oracle.probabilities(data.test, spec.L);
         return {

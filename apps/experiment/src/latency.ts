@@ -9,6 +9,7 @@ import { createRng, tf } from '@vql/runtime';
 import type { ExperimentConfig, MethodName } from './config.js';
 import { modelConfigFor } from './methods.js';
 import type { PreparedDataset } from './datasets.js';
+import { ExperimentRunError } from './errors.js';
 import type { RunSpec } from './plan.js';
 import type { RunRecord } from './results.js';
 
@@ -123,7 +124,7 @@ function baselineScorer(method: MethodName, model: CtrModel, h: UserHistory): Sc
       return { stateBytes: s.stateBytesPerUser(L), request: (items) => s.score(state, targets(items)), dispose: () => {} };
     }
     default:
-      throw new Error(`no online scorer for method "${method}" in the latency study (supported: vql, full-attention, twin, eta, sdim)`);
+      throw new ExperimentRunError('NO_ONLINE_SCORER', `no online scorer for method "${method}" in the latency study (supported: vql, full-attention, twin, eta, sdim)`);
   }
 }
 

@@ -2,7 +2,7 @@ import '@vql/baselines';
 import type { CtrModelConfig, InterestModuleConfig } from '@vql/model';
 import type { ExperimentConfig } from './config.js';
 import type { PreparedDataset } from './datasets.js';
-import { ExperimentConfigError } from './errors.js';
+import { ExperimentConfigError, ExperimentRunError } from './errors.js';
 import type { RunSpec } from './plan.js';
 
 const KERNEL = (rank: number) => ({ type: 'expDecayMixture', timeUnit: 'seconds', numRates: rank, minTimescale: 3600, maxTimescale: 365.25 * 86400 });
@@ -38,7 +38,7 @@ export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: Pr
       historyWindow = m.shortTermLength;
       break;
     case 'sim-hard':
-      if (data.categoryFeature === null) throw new Error(`sim-hard needs an item category feature; dataset ${data.name} has none`);
+      if (data.categoryFeature === null) throw new ExperimentRunError('NEEDS_CATEGORY_FEATURE', `sim-hard needs an item category feature; dataset ${data.name} has none`);
       // Every baseline gets time: the same learned kernel as VQL (log κ(dt) on its attention logits;
       // κ(dt) weights SDIM's bucket sums), or the compression methods' time-bucket embeddings.
       interest = { kind: 'sim-hard', ...attention, k: m.topK, categoryFeature: data.categoryFeature };

@@ -148,16 +148,17 @@ export class ResultsStore {
       renameSync(this.path, this.movedAside);
       return;
     }
-    let previous: Partial<ResultsFile>;
+    let previous: Partial<ResultsFile> | null = null;
+    let problem = 'no "configHash" and "records"';
     try {
       previous = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<ResultsFile>;
-      if (previous === null || typeof previous !== 'object' || !Array.isArray(previous.records) || typeof previous.configHash !== 'string') {
-        throw new Error('no "configHash" and "records"');
-      }
     } catch (error) {
+      problem = (error as Error).message;
+    }
+    if (previous === null || typeof previous !== 'object' || !Array.isArray(previous.records) || typeof previous.configHash !== 'string') {
       throw new ExperimentConfigError(
         'RESULTS_CORRUPT',
-        `${this.path} is not a readable results file (${(error as Error).message}); it was left as it is. ` +
+        `${this.path} is not a readable results file (${problem}); it was left as it is. ` +
           'Move it away (or run with --fresh, which keeps it beside as results.corrupt.json), or use --out <dir> for a new results file.',
       );
     }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { buildCtrSamples, eventSamplingOptions, loadEventSchema, readEvents, readLongCtr } from '@vql/data';
 import type { CtrSplits, DatasetSchema } from '@vql/data';
 import type { DatasetConfig } from './config.js';
+import { ExperimentRunError } from './errors.js';
 
 /** Datasets the user brings: an event log + schema (`--events/--schema`) or a LongCTR folder (`--longctr`). */
 export function isUserDataset(ds: DatasetConfig): boolean {
@@ -29,5 +30,5 @@ export async function loadUserDataset(ds: DatasetConfig, seed: number): Promise<
     const { table, splits } = await readLongCtr({ dir: ds.longctr.dir });
     return { schema: table.schema, splits };
   }
-  throw new Error(`dataset "${ds.name}" is not a user dataset`);
+  throw new ExperimentRunError('NOT_A_USER_DATASET', `dataset "${ds.name}" is not a user dataset (neither --events nor --longctr)`);
 }

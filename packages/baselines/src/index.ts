@@ -1,5 +1,6 @@
 import './register.js'; // importing @vql/baselines registers every baseline kind with @vql/model
 export { VqlBaselinesError } from './errors.js';
+export type { VqlBaselinesErrorCode } from './errors.js';
 export { registerBaselines, BASELINE_FACTORIES } from './register.js';
 export { topKIndices } from './top-k.js';
 export { TimeKernel } from './time-kernel.js';

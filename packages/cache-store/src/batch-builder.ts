@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import { checkKnownKeys } from '@vql/runtime';
 import type { CacheStore, CorruptEntry } from './cache-store.js';
 import { decodeCache } from './codec.js';
-import { VqlCacheStoreError } from './errors.js';
+import { VqlCacheStoreError, cacheStoreCode } from './errors.js';
 import { checkTimes, resolveTimeBounds } from './time-bounds.js';
 import type { TimeBounds } from './time-bounds.js';
 import { checkTable, numUsers } from './history-table.js';
@@ -109,10 +109,15 @@ async function startWorker(init: WorkerInit): Promise<Pool> {
       if (msg.kind === 'ready') resolve({ worker, fingerprint: msg.fingerprint });
       else {
         void worker.terminate();
-        reject(new VqlCacheStoreError(msg.kind === 'error' ? (msg.code ?? 'WORKER_FAILED') : 'WORKER_FAILED', `buildAllCaches: worker could not load ${init.modelDir}: ${msg.kind === 'error' ? msg.message : msg.kind}`));
+        reject(new VqlCacheStoreError(msg.kind === 'error' ? cacheStoreCode(msg.code) : 'WORKER_FAILED', `buildAllCaches: worker could not load ${init.modelDir}: ${msg.kind === 'error' ? workerMessage(msg) : msg.kind}`));
       }
     });
   });
+}
+
+/** A worker's error text, with its code when that is another package's (it becomes WORKER_FAILED here). */
+function workerMessage(msg: Extract<WorkerReply, { kind: 'error' }>): string {
+  return msg.code !== undefined && cacheStoreCode(msg.code) !== msg.code ? `${msg.message} [${msg.code}]` : msg.message;
 }
 
 function request(pool: Pool, users: number[]): Promise<Extract<WorkerReply, { kind: 'done' }>> {
@@ -124,7 +129,7 @@ function request(pool: Pool, users: number[]): Promise<Extract<WorkerReply, { ki
     const onMessage = (msg: WorkerReply) => {
       pool.worker.off('error', onError);
       if (msg.kind === 'done') resolve(msg);
-      else reject(new VqlCacheStoreError(msg.kind === 'error' ? (msg.code ?? 'WORKER_FAILED') : 'WORKER_FAILED', `buildAllCaches: users ${users[0]}..${users[users.length - 1]}: ${msg.kind === 'error' ? msg.message : msg.kind}`));
+      else reject(new VqlCacheStoreError(msg.kind === 'error' ? cacheStoreCode(msg.code) : 'WORKER_FAILED', `buildAllCaches: users ${users[0]}..${users[users.length - 1]}: ${msg.kind === 'error' ? workerMessage(msg) : msg.kind}`));
     };
     pool.worker.once('error', onError);
     pool.worker.once('message', onMessage);

@@ -1,4 +1,5 @@
 export { VqlCacheStoreError, CacheFingerprintMismatchError, CorruptCacheError } from './errors.js';
+export type { VqlCacheStoreErrorCode } from './errors.js';
 export type { CacheLayout } from './layout.js';
 export { UserCache, CacheGroup, CACHE_FORMAT_VERSION, appendEncoded, buildFromEncoded, reanchor, mergeCaches, checkCacheFor } from './user-cache.js';
 export type { CacheKernel, EncodedEvents, AppendOptions, FutureEventPolicy } from './user-cache.js';

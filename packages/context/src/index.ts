@@ -4,3 +4,4 @@ export { ContextEncoder } from './context-encoder.js';
 export type { ContextEncoderOptions, ContextEncoderConfig, FusionMode } from './context-encoder.js';
 export { HostContextEncoder } from './host-context-encoder.js';
 export { VqlContextError } from './errors.js';
+export type { VqlContextErrorCode } from './errors.js';

@@ -1,19 +1,8 @@
+import { VqlError } from '@vql/errors';
+import type { VqlErrorOptions } from '@vql/errors';
 import { checkKnownKeys } from '@vql/runtime';
 
-/**
- * Thrown for bad input to @vql/data: missing or malformed files (the message names the file and
- * line), invalid options (the message names the option). `code` is stable and safe to match on.
- */
-export class VqlDataError extends Error {
-  readonly code: VqlDataErrorCode;
-
-  constructor(code: VqlDataErrorCode, message: string) {
-    super(message);
-    this.name = 'VqlDataError';
-    this.code = code;
-  }
-}
-
+/** Why @vql/data threw; stable, safe to match on (`isVqlError(e, 'FILE_NOT_FOUND')`). */
 export type VqlDataErrorCode =
   | 'FILE_NOT_FOUND'
   | 'MISSING_COLUMN'
@@ -27,6 +16,17 @@ export type VqlDataErrorCode =
   | 'UNKNOWN_DATASET'
   | 'BAD_SCHEMA'
   | 'BAD_FILE';
+
+/**
+ * Thrown for bad input to @vql/data: missing or malformed files (the message names the file and
+ * line), invalid options (the message names the option). `code` is stable and safe to match on.
+ */
+export class VqlDataError extends VqlError<VqlDataErrorCode> {
+  constructor(code: VqlDataErrorCode, message: string, options?: VqlErrorOptions) {
+    super('@vql/data', code, message, options);
+    this.name = 'VqlDataError';
+  }
+}
 
 /**
  * Throws INVALID_ARGUMENT naming every key of `options` that `where` does not know (with a

@@ -8,3 +8,4 @@ export type { AucReplicates, BootstrapInterval, SeedCombinedInterval, UserBootst
 export { meanStd } from './summary.js';
 export type { MeanStd } from './summary.js';
 export { VqlMetricsError } from './errors.js';
+export type { VqlMetricsErrorCode } from './errors.js';

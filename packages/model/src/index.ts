@@ -1,4 +1,5 @@
 export { VqlModelError } from './errors.js';
+export type { VqlModelErrorCode } from './errors.js';
 export {
   registerInterestModule,
   createInterestModule,

@@ -15,3 +15,4 @@ export { kmeansPlusPlus } from './kmeans.js';
 export type { KMeansResult } from './kmeans.js';
 export { nearestCodes, nearestCodesHost } from './distance.js';
 export { VqlQuantizerError } from './errors.js';
+export type { VqlQuantizerErrorCode } from './errors.js';

@@ -1,10 +1,22 @@
-/** Thrown for invalid arguments and environment problems in @vql/runtime; `code` is stable. */
-export class VqlRuntimeError extends Error {
-  readonly code: string;
+import { VqlError } from '@vql/errors';
+import type { VqlErrorOptions } from '@vql/errors';
 
-  constructor(code: string, message: string) {
-    super(message);
+/** Why @vql/runtime threw; stable, safe to match on (`isVqlError(e, 'INVALID_ARGUMENT')`). */
+export type VqlRuntimeErrorCode =
+  | 'BACKEND_INIT_FAILED'
+  | 'CORRUPT_FILE'
+  | 'FILE_NOT_FOUND'
+  | 'INVALID_ARGUMENT'
+  | 'NON_FINITE_WEIGHTS'
+  | 'SHAPE_MISMATCH'
+  | 'TENSOR_LEAK'
+  | 'UNKNOWN_BACKEND'
+  | 'UNKNOWN_OPTION';
+
+/** Thrown for invalid arguments and environment problems in @vql/runtime. */
+export class VqlRuntimeError extends VqlError<VqlRuntimeErrorCode> {
+  constructor(code: VqlRuntimeErrorCode, message: string, options?: VqlErrorOptions) {
+    super('@vql/runtime', code, message, options);
     this.name = 'VqlRuntimeError';
-    this.code = code;
   }
 }

@@ -9,4 +9,5 @@ export { straightThrough, stopGradient } from './straight-through.js';
 export { saveWeights, loadWeights, weightsFingerprint } from './weights.js';
 export type { NamedTensors, LoadedWeights, JsonValue } from './weights.js';
 export { VqlRuntimeError } from './errors.js';
+export type { VqlRuntimeErrorCode } from './errors.js';
 export { checkKnownKeys } from './options.js';

@@ -9,3 +9,4 @@ export { ProductKernel } from './product-kernel.js';
 export { SumKernel } from './sum-kernel.js';
 export { createKernel } from './create-kernel.js';
 export { VqlTemporalKernelError } from './errors.js';
+export type { VqlTemporalKernelErrorCode } from './errors.js';

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { VqlError } from '@vql/errors';
 import { UserBootstrap, aucInterval, meanOverSeeds, pairedAucDifference } from '@vql/metrics';
 import type { AucReplicates, SeedCombinedInterval } from '@vql/metrics';
 import type { RunRecord } from '../results.js';
@@ -20,13 +21,10 @@ export interface PairedEvidenceOptions {
 }
 
 /** A predictions or test-set file that cannot be used; becomes a line in the report. */
-export class ReportInputError extends Error {
-  readonly code: 'FILE_MISSING' | 'BAD_FILE' | 'LENGTH_MISMATCH';
-
+export class ReportInputError extends VqlError<'FILE_MISSING' | 'BAD_FILE' | 'LENGTH_MISMATCH'> {
   constructor(code: ReportInputError['code'], message: string) {
-    super(message);
+    super('@vql/experiment', code, message);
     this.name = 'ReportInputError';
-    this.code = code;
   }
 }
 

@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { isVqlError } from '@vql/errors';
 import { VqlDataError } from '../errors.js';
 import { loadEventSchema } from '../event-schema.js';
 import { readEvents } from '../events.js';
@@ -11,15 +12,8 @@ import { readLongCtr } from '../longctr.js';
 import { datasetStats } from '../stats.js';
 import type { EventTable } from '../types.js';
 
-/** A user-facing failure: printed as one line, exit code 1 (2 for usage). */
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+/** Codes that mean the command line itself was wrong: exit code 2 (other failures exit 1). */
+const USAGE_CODES = ['UNKNOWN_DATASET', 'INVALID_ARGUMENT'] as const;
 
 /** Paths as the user typed them: `pnpm --filter @vql/data datasets ...` runs in the package folder but keeps INIT_CWD. */
 function userPath(path: string): string {
@@ -73,7 +67,7 @@ program
     const names = args.length > 0 ? args : [...DATASET_NAMES];
     for (const name of names) {
       if (!(DATASET_NAMES as readonly string[]).includes(name)) {
-        throw new CliError(`unknown dataset "${name}" (expected ${DATASET_NAMES.join(', ')})`, 2);
+        throw new VqlDataError('UNKNOWN_DATASET', `unknown dataset "${name}" (expected ${DATASET_NAMES.join(', ')})`);
       }
     }
     const dataDir = opts.dataDir !== undefined ? userPath(opts.dataDir) : defaultDataDir();
@@ -91,7 +85,7 @@ program
       rows.push(statsRow(name, table, { load: `${(performance.now() - t0).toFixed(0)} ms${fromCache ? ' (cache)' : ''}` }));
     }
     if (rows.length === 0) {
-      throw new CliError(`no dataset found under ${dataDir} (looked for ${names.map((n) => DATASET_DIRS[n as DatasetName]).join(', ')}); pass --data-dir or set VQL_DATA_DIR`);
+      throw new VqlDataError('FILE_NOT_FOUND', `no dataset found under ${dataDir} (looked for ${names.map((n) => DATASET_DIRS[n as DatasetName]).join(', ')}); pass --data-dir or set VQL_DATA_DIR`);
     }
     print(rows, opts.json);
   });
@@ -105,9 +99,9 @@ program
   .option('--json', 'print JSON instead of a table')
   .action(async (fileArg: string, opts: { schema?: string; problems: number; json?: boolean }) => {
     const file = userPath(fileArg);
-    if (!existsSync(file)) throw new CliError(`${file}: not found`);
+    if (!existsSync(file)) throw new VqlDataError('FILE_NOT_FOUND', `${file}: not found`);
     if (statSync(file).isDirectory()) {
-      if (opts.schema !== undefined) throw new CliError(`${file} is a folder (read as the LongCTR layout); --schema is for event log files`, 2);
+      if (opts.schema !== undefined) throw new VqlDataError('INVALID_ARGUMENT', `${file} is a folder (read as the LongCTR layout); --schema is for event log files`);
       const { table, splits, skippedSamples, skippedItemColumns } = await readLongCtr({ dir: file });
       // The sequences are all positives; the label balance that matters is the samples'.
       const positives = splits.train.label.reduce((n, y) => n + y, 0);
@@ -117,7 +111,7 @@ program
       if (skippedItemColumns.length > 0) console.log(`item_info columns not used: ${skippedItemColumns.join(', ')} (float lists, or copies of item_index)`);
       return;
     }
-    if (opts.schema === undefined) throw new CliError('inspect: --schema <file> is required for an event log file (see the @vql/data README, "Bring your own events")', 2);
+    if (opts.schema === undefined) throw new VqlDataError('INVALID_ARGUMENT', 'inspect: --schema <file> is required for an event log file (see the @vql/data README, "Bring your own events")');
     const schema = loadEventSchema(userPath(opts.schema));
     const problems: VqlDataError[] = [];
     let count = 0;
@@ -140,7 +134,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (error) {
   const e = error as Error & { exitCode?: number };
-  console.error(`vql-datasets: ${e instanceof VqlDataError || e instanceof CliError ? '' : `${e.name}: `}${e.message}`);
+  console.error(`vql-datasets: ${isVqlError(e) ? '' : `${e.name}: `}${e.message}`);
   if (program.opts<{ verbose?: boolean }>().verbose === true) console.error(e.stack);
-  process.exitCode = e instanceof CliError ? e.exitCode : 1;
+  process.exitCode = isVqlError(e, USAGE_CODES) ? 2 : 1;
 }

@@ -1,0 +1,2 @@
+export { VqlError, isVqlError } from './vql-error.js';
+export type { VqlErrorOptions } from './vql-error.js';
