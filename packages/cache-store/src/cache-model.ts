@@ -1,6 +1,7 @@
 import { CtrModel, VqlAttention } from '@vql/model';
 import type { ContextFeatureSpec } from '@vql/context';
-import { checkKnownKeys, tf } from '@vql/runtime';
+import { checkKnownKeys, hostDenseLayers, matMulT, mlpForward, tf, transposeMatrix } from '@vql/runtime';
+import type { HostDenseLayer } from '@vql/runtime';
 import type { Tensor } from '@vql/runtime';
 import type { AppendTarget } from './cache-store.js';
 import { VqlCacheStoreError } from './errors.js';
@@ -69,28 +70,6 @@ export interface CtrCacheModelOptions {
 
 const OPTION_KEYS = ['ignoreHistoryWindow', 'timeBounds'] as const;
 
-/** [out, in] transpose of a row-major [in, out] matrix, so every output is one contiguous dot product. */
-function transpose(w: Float32Array, inDim: number, outDim: number): Float32Array {
-  const t = new Float32Array(w.length);
-  for (let i = 0; i < inDim; i++) for (let o = 0; o < outDim; o++) t[o * inDim + i] = w[i * outDim + o]!;
-  return t;
-}
-
-/** y[r, o] = Σ_i x[r, i] · wT[o, i] (+ bias[o]), float64 accumulation. */
-function hostMatMulT(x: Float32Array, rows: number, inDim: number, wT: Float32Array, outDim: number, bias: Float32Array | null = null, relu = false): Float32Array {
-  const out = new Float32Array(rows * outDim);
-  for (let r = 0; r < rows; r++) {
-    const xOff = r * inDim;
-    for (let o = 0; o < outDim; o++) {
-      const wOff = o * inDim;
-      let acc = bias === null ? 0 : bias[o]!;
-      for (let i = 0; i < inDim; i++) acc += x[xOff + i]! * wT[wOff + i]!;
-      out[r * outDim + o] = relu && acc < 0 ? 0 : acc;
-    }
-  }
-  return out;
-}
-
 /**
  * A `CtrModel` whose interest module is `VqlAttention`, seen as a `CacheModel`. A full snapshot:
  * the constructor copies every weight into a private model (`this.model`), so training the
@@ -113,7 +92,7 @@ export class CtrCacheModel implements CacheModel {
   private attention!: VqlAttention;
   private features!: readonly ContextFeatureSpec[];
   private wq!: Float32Array; // [Dq, H*dh]
-  private tower!: ReturnType<CtrModel['towerHost']>['layers']; // kernels stored transposed [out, in]
+  private tower!: HostDenseLayer[];
   private itemTable!: Float32Array; // [(numItems+1)*d], for candidates
   /** Typed-array context fusion; null when the model has no context features (fused = item). */
   private host!: ReturnType<NonNullable<CtrModel['encoder']>['toHost']> | null;
@@ -184,12 +163,12 @@ export class CtrCacheModel implements CacheModel {
     this.logitScale = 1 / Math.sqrt(dh);
     this.fingerprint = model.fingerprint();
     const weights = model.getWeights();
-    this.wq = transpose(Float32Array.from(weights['interest/wq']!.dataSync()), weights['interest/wq']!.shape[0]!, H * dh);
+    this.wq = transposeMatrix(Float32Array.from(weights['interest/wq']!.dataSync()), weights['interest/wq']!.shape[0]!, H * dh);
     this.itemTable = Float32Array.from(weights['items/embedding']!.dataSync());
     this.host = model.encoder === null ? null : model.encoder.toHost();
     const tower = model.towerHost();
-    this.tower = tower.layers.map((l) => ({ ...l, kernel: transpose(l.kernel, l.inDim, l.outDim) }));
-    this.interaction = tower.interaction === null ? null : transpose(tower.interaction, model.fusedDim, H * dh);
+    this.tower = hostDenseLayers(tower.layers);
+    this.interaction = tower.interaction === null ? null : transposeMatrix(tower.interaction, model.fusedDim, H * dh);
     // The tower input must be exactly what `head` assembles; anything else (a new model feature)
     // is refused here rather than read past the end into NaN scores.
     const I = H * dh;
@@ -296,7 +275,7 @@ export class CtrCacheModel implements CacheModel {
     const target = this.host === null ? itemEmb : this.host.fuseTarget(itemEmb, ctx, N);
     const { heads: H, headDim: dh } = this.attention.shape;
     const qIn = this.attention.useContext ? target : itemEmb;
-    const queries = hostMatMulT(qIn, N, qIn.length / Math.max(N, 1), this.wq, H * dh);
+    const queries = matMulT(qIn, N, qIn.length / Math.max(N, 1), this.wq, H * dh);
     return { count: N, queries, target, times: t };
   }
 
@@ -310,19 +289,16 @@ export class CtrCacheModel implements CacheModel {
     const D = target.length / Math.max(count, 1);
     const P = this.interaction === null ? 0 : I;
     const W = I + D + P;
-    let x: Float32Array = new Float32Array(count * W);
-    const proj = this.interaction === null ? null : hostMatMulT(target, count, D, this.interaction, I);
+    const x = new Float32Array(count * W);
+    const proj = this.interaction === null ? null : matMulT(target, count, D, this.interaction, I);
     for (let c = 0; c < count; c++) {
       x.set(interest.subarray(c * I, (c + 1) * I), c * W);
       x.set(target.subarray(c * D, (c + 1) * D), c * W + I);
       if (proj !== null) for (let k = 0; k < I; k++) x[c * W + I + D + k] = interest[c * I + k]! * proj[c * I + k]!;
     }
-    const last = this.tower.length - 1;
-    this.tower.forEach((layer, i) => {
-      x = hostMatMulT(x, count, layer.inDim, layer.kernel, layer.outDim, layer.bias, i < last);
-    });
+    const logits = mlpForward(this.tower, x, count);
     const probs = new Float32Array(count);
-    for (let c = 0; c < count; c++) probs[c] = 1 / (1 + Math.exp(-x[c]!));
+    for (let c = 0; c < count; c++) probs[c] = 1 / (1 + Math.exp(-logits[c]!));
     return probs;
   }
 }

@@ -1,4 +1,4 @@
-import { checkKnownKeys } from '@vql/runtime';
+import { checkKnownKeys, expNonPositive, matMulT } from '@vql/runtime';
 import { VqlCacheStoreError } from './errors.js';
 import { headOffsets, totalHeads } from './layout.js';
 import type { CacheLayout } from './layout.js';
@@ -19,41 +19,84 @@ export interface CachedAttentionOptions {
 }
 
 /**
- * Per-request collapse of the cache at one query time: n[j] = Σ_f φ_f N[j,f] and
- * A[j,h,·] = Σ_f φ_f S[j,h,f,·], plus the codebook rows of the occurring codes.
+ * Per-request collapse of one group of the cache at one query time, laid out for two matmuls:
+ * `codes` the occurring code rows pre-multiplied by the logit scale `[m, d_h]` (u = q·codesᵀ),
+ * and per head `values[h]` `[(d_h+1), m]`: rows k < d_h hold A[j,h,k] = Σ_f φ_f S[j,h,f,k], row d_h
+ * holds n[j] = Σ_f φ_f N[j,f], so one pass e·valuesᵀ yields numerator and denominator together.
  */
-interface Collapsed {
-  n: Float64Array; // [m]
-  a: Float64Array; // [m*H_g*d_h]
-  c: Float32Array; // [m*d_h]
+interface CollapsedGroup {
+  m: number;
+  codes: Float32Array; // [m*d_h]
+  values: Float32Array[]; // per head [(d_h+1)*m]
 }
 
-function collapse(cache: UserCache, phi: Float64Array, codebooks: readonly Float32Array[]): Collapsed[] {
+function collapse(cache: UserCache, phi: Float64Array, codebooks: readonly Float32Array[], scale: number): CollapsedGroup[] {
   const F = cache.layout.kernelRank;
   const dh = cache.layout.headDim;
   return cache.groups.map((group, g) => {
     const m = group.size;
     const Hg = group.heads;
-    const n = new Float64Array(m);
-    const a = new Float64Array(m * Hg * dh);
-    const c = new Float32Array(m * dh);
+    const codes = new Float32Array(m * dh);
     const book = codebooks[g]!;
     for (let j = 0; j < m; j++) {
-      let acc = 0;
-      for (let f = 0; f < F; f++) acc += phi[f]! * group.n[j * F + f]!;
-      n[j] = acc;
-      for (let h = 0; h < Hg; h++) {
-        const aOff = (j * Hg + h) * dh;
-        for (let f = 0; f < F; f++) {
-          const p = phi[f]!;
-          const sOff = j * group.slotWidth + (h * F + f) * dh;
-          for (let k = 0; k < dh; k++) a[aOff + k]! += p * group.s[sOff + k]!;
+      const src = group.codes[j]! * dh;
+      for (let k = 0; k < dh; k++) codes[j * dh + k] = book[src + k]! * scale;
+    }
+    const values: Float32Array[] = [];
+    for (let h = 0; h < Hg; h++) {
+      const v = new Float32Array((dh + 1) * m);
+      for (let j = 0; j < m; j++) {
+        let n = 0;
+        for (let f = 0; f < F; f++) n += phi[f]! * group.n[j * F + f]!;
+        v[dh * m + j] = n;
+        const base = j * group.slotWidth + h * F * dh;
+        for (let k = 0; k < dh; k++) {
+          let a = 0;
+          for (let f = 0; f < F; f++) a += phi[f]! * group.s[base + f * dh + k]!;
+          v[k * m + j] = a;
         }
       }
-      c.set(book.subarray(group.codes[j]! * dh, (group.codes[j]! + 1) * dh), j * dh);
+      values.push(v);
     }
-    return { n, a, c };
+    return { m, codes, values };
   });
+}
+
+/** Scratch buffers reused across calls (the serving path allocates nothing per candidate). */
+const scratch = { q: new Float32Array(0), e: new Float32Array(0), o: new Float32Array(0) };
+function buffer(name: keyof typeof scratch, size: number): Float32Array {
+  if (scratch[name].length < size) scratch[name] = new Float32Array(size);
+  return scratch[name];
+}
+
+/**
+ * Attention of `rows` candidates (all at one request time) for head `head` of group `g`:
+ * U = Q·codesᵀ (one matmul), E = exp(U − row max), [numerator | denominator] = E·valuesᵀ (one matmul).
+ */
+function attendHead(part: CollapsedGroup, head: number, hInGroup: number, H: number, dh: number, queries: Float32Array, cands: readonly number[] | null, rows: number, result: Float32Array): void {
+  const m = part.m;
+  if (m === 0) return;
+  const q = buffer('q', rows * dh);
+  for (let r = 0; r < rows; r++) {
+    const c = cands === null ? r : cands[r]!;
+    q.set(queries.subarray((c * H + head) * dh, (c * H + head + 1) * dh), r * dh);
+  }
+  const e = matMulT(q, rows, dh, part.codes, m, null, false, buffer('e', rows * m));
+  for (let r = 0; r < rows; r++) {
+    const off = r * m;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < m; j++) if (e[off + j]! > max) max = e[off + j]!;
+    for (let j = 0; j < m; j++) e[off + j] = expNonPositive(e[off + j]! - max);
+  }
+  const w = dh + 1;
+  const o = matMulT(e, rows, m, part.values[hInGroup]!, w, null, false, buffer('o', rows * w));
+  for (let r = 0; r < rows; r++) {
+    const den = o[r * w + dh]!;
+    if (!(den > 0) || !Number.isFinite(den)) continue;
+    const c = cands === null ? r : cands[r]!;
+    const outOff = (c * H + head) * dh;
+    for (let k = 0; k < dh; k++) result[outOff + k] = o[r * w + k]! / den;
+  }
 }
 
 /**
@@ -104,56 +147,31 @@ export function cachedAttention(
   if (N === 0 || cache.eventCount === 0) return result;
   const scale = options.logitScale ?? 1 / Math.sqrt(dh);
   const offsets = headOffsets(layout);
-  // Candidates usually share the request time: collapse once per distinct time.
-  const collapsedAt = new Map<number, Collapsed[]>();
-  const collapsedFor = (tq: number): Collapsed[] => {
-    let c = collapsedAt.get(tq);
-    if (c === undefined) {
-      if (!Number.isFinite(tq)) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: request time ${tq} is not finite.`);
-      if (tq < cache.lastEventTime) {
-        throw new VqlCacheStoreError(
-          'QUERY_BEFORE_HISTORY',
-          `${where}: request time ${tq} is before the newest cached event (${cache.lastEventTime}); a cache cannot drop later events.`,
-        );
-      }
-      // Log-space factors with the common maximum taken out: the attention ratio is unchanged, and
-      // a request decades after the anchor no longer underflows every factor to 0.
-      c = collapse(cache, kernel.scaledQueryFactors(tq, cache.anchor).factors, codebooks);
-      collapsedAt.set(tq, c);
+  // Candidates usually share the request time: collapse once per distinct time, then attend
+  // all candidates of that time together.
+  const byTime = new Map<number, number[]>();
+  if (typeof times !== 'number') {
+    for (let c = 0; c < N; c++) {
+      const list = byTime.get(times[c]!);
+      if (list === undefined) byTime.set(times[c]!, [c]);
+      else list.push(c);
     }
-    return c;
-  };
-  const maxM = Math.max(...cache.groups.map((g) => g.size));
-  const u = new Float64Array(maxM);
-  const acc = new Float64Array(dh);
-  for (let cand = 0; cand < N; cand++) {
-    const parts = collapsedFor(typeof times === 'number' ? times : times[cand]!);
+  }
+  const groups: Array<[number, number[] | null]> = typeof times === 'number' ? [[times, null]] : [...byTime];
+  for (const [tq, cands] of groups) {
+    if (!Number.isFinite(tq)) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: request time ${tq} is not finite.`);
+    if (tq < cache.lastEventTime) {
+      throw new VqlCacheStoreError(
+        'QUERY_BEFORE_HISTORY',
+        `${where}: request time ${tq} is before the newest cached event (${cache.lastEventTime}); a cache cannot drop later events.`,
+      );
+    }
+    // Log-space factors with the common maximum taken out: the attention ratio is unchanged, and
+    // a request decades after the anchor no longer underflows every factor to 0.
+    const parts = collapse(cache, kernel.scaledQueryFactors(tq, cache.anchor).factors, codebooks, scale);
+    const rows = cands === null ? N : cands.length;
     for (let g = 0; g < parts.length; g++) {
-      const { n, a, c } = parts[g]!;
-      const m = n.length;
-      const Hg = layout.headsPerGroup[g]!;
-      for (let h = 0; h < Hg; h++) {
-        const head = offsets[g]! + h;
-        const qOff = (cand * H + head) * dh;
-        let max = Number.NEGATIVE_INFINITY;
-        for (let j = 0; j < m; j++) {
-          let dot = 0;
-          for (let k = 0; k < dh; k++) dot += input.queries[qOff + k]! * c[j * dh + k]!;
-          u[j] = dot * scale;
-          if (u[j]! > max) max = u[j]!;
-        }
-        let den = 0;
-        acc.fill(0);
-        for (let j = 0; j < m; j++) {
-          const e = Math.exp(u[j]! - max);
-          den += e * n[j]!;
-          const aOff = (j * Hg + h) * dh;
-          for (let k = 0; k < dh; k++) acc[k]! += e * a[aOff + k]!;
-        }
-        if (den > 0 && Number.isFinite(den)) {
-          for (let k = 0; k < dh; k++) result[qOff + k] = acc[k]! / den;
-        }
-      }
+      for (let h = 0; h < layout.headsPerGroup[g]!; h++) attendHead(parts[g]!, offsets[g]! + h, h, H, dh, input.queries, cands, rows, result);
     }
   }
   return result;

@@ -1,3 +1,4 @@
+import type { SeparableKernel } from '@vql/temporal-kernel';
 import { checkKnownKeys } from '@vql/runtime';
 import { VqlCacheStoreError, CacheFingerprintMismatchError } from './errors.js';
 import { AppliedIds, checkEventId, checkIdWindow } from './event-ids.js';
@@ -14,17 +15,10 @@ import type { ResolvedTimeBounds, TimeBounds } from './time-bounds.js';
 export const CACHE_FORMAT_VERSION = 2;
 
 /**
- * The part of a `SeparableKernel` (@vql/temporal-kernel) the cache needs:
+ * The part of a `SeparableKernel` (@vql/temporal-kernel, where the contract lives) the cache needs:
  * κ(tq − ti) = Σ_f queryFactors(tq, t0)_f · historyFactors(ti, t0)_f.
  */
-export interface CacheKernel {
-  readonly rank: number;
-  queryFactors(tq: number, t0: number): Float64Array; // [F]
-  /** queryFactors = e^{logScale}·factors, max |factor| = 1: what scoring uses, exact for any gap tq − t0. */
-  scaledQueryFactors(tq: number, t0: number): { factors: Float64Array; logScale: number };
-  historyFactorsBatch(times: Float64Array, t0: number): Float64Array; // [n*F], requires ti ≤ t0
-  reanchorScale(t0: number, t0New: number): Float64Array; // [F]
-}
+export type CacheKernel = Pick<SeparableKernel, 'rank' | 'queryFactors' | 'scaledQueryFactors' | 'historyFactorsBatch' | 'reanchorScale'>;
 
 /**
  * Behaviours already pushed through the model's key/value side: everything the cache needs from

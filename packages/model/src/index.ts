@@ -42,4 +42,3 @@ export type { HistoryPolicy } from './history-policy.js';
 export type { TrainerOptions, TrainResult, EpochRecord, EvalMetrics } from './trainer.js';
 export { exportModel, importModel } from './model-io.js';
 export type { ExportResult, ImportResult } from './model-io.js';
-export { VqlServingParts } from './vql-serving.js';

@@ -8,7 +8,6 @@ import { initBackend } from '@vql/runtime';
 import { CtrModel } from './ctr-model.js';
 import { exportModel, importModel } from './model-io.js';
 import { Trainer } from './trainer.js';
-import { VqlServingParts } from './vql-serving.js';
 
 const ds = generateSynthetic(tinySyntheticConfig);
 let dir: string;
@@ -64,57 +63,5 @@ describe('exportModel / importModel', () => {
     await expect(importModel(dir)).rejects.toThrow(/do not match the fingerprint recorded/);
     await expect(importModel(join(dir, 'nope'))).rejects.toThrow(/cannot read .*nope\/model\.json/);
     expect(fingerprint).toHaveLength(64);
-  });
-});
-
-describe('VqlServingParts', () => {
-  it('scores a request from host parts exactly as the model does (cache formula over codes)', () => {
-    const parts = new VqlServingParts(model);
-    const { heads: H, groups: G, headDim: dh } = parts;
-    const probs = model.predict(batch);
-    const L = batch.maxLen;
-    const itemScope = ds.schema.context.filter((f) => f.scope === 'item');
-    for (let b = 0; b < batch.size; b++) {
-      const len = batch.historyLength[b]!;
-      const items = batch.historyItem.subarray(b * L, b * L + len);
-      const ctx: Record<string, Int32Array | Float32Array> = {};
-      for (const f of ds.schema.context) ctx[f.name] = batch.historyContext[f.name]!.subarray(b * L, b * L + len);
-      const { codes, values, logitBias } = parts.encodeBehaviours(Int32Array.from(items), ctx);
-      const tctx: Record<string, Int32Array | Float32Array> = {};
-      for (const f of itemScope) tctx[f.name] = batch.targetContext[f.name]!.subarray(b, b + 1);
-      const { queries, embeddings } = parts.encodeTargets(Int32Array.of(batch.targetItem[b]!), tctx);
-      const interest = new Float32Array(H * dh);
-      for (let h = 0; h < H; h++) {
-        const g = Math.floor(h / (H / G));
-        const code = parts.codebook(g);
-        let z = 0;
-        const acc = new Float64Array(dh);
-        for (let i = 0; i < len; i++) {
-          const c = codes[i * G + g]!;
-          let u = 0;
-          for (let k = 0; k < dh; k++) u += queries[h * dh + k]! * code[c * dh + k]!;
-          const w = Math.exp(u / Math.sqrt(dh) + logitBias[i]!) * parts.kernel!.evaluate(batch.targetTime[b]! - batch.historyTime[b * L + i]!);
-          z += w;
-          for (let k = 0; k < dh; k++) acc[k]! += w * values[i * H * dh + h * dh + k]!;
-        }
-        for (let k = 0; k < dh; k++) interest[h * dh + k] = z > 0 ? acc[k]! / z : 0;
-      }
-      // Short-term branch: mean fused embedding of the newest 4 behaviours.
-      const n = Math.min(4, len);
-      const recent = model.embedBehaviours(
-        Int32Array.from(items.subarray(len - n)),
-        Object.fromEntries(Object.entries(ctx).map(([k, v]) => [k, v.subarray(len - n)])),
-      ).fused;
-      const D = embeddings.length;
-      const shortTerm = new Float32Array(D);
-      for (let i = 0; i < n; i++) for (let k = 0; k < D; k++) shortTerm[k] = shortTerm[k]! + recent[i * D + k]! / Math.max(n, 1);
-      expect(parts.score(interest, embeddings, shortTerm)).toBeCloseTo(probs[b]!, 4);
-    }
-  });
-
-  it('refuses a model that is not VQL', () => {
-    const full = new CtrModel({ numItems: 10, embeddingDim: 4, interest: { kind: 'full-attention', heads: 1 }, seed: 1 });
-    expect(() => new VqlServingParts(full)).toThrow(/interest module is "full-attention", not "vql"/);
-    full.dispose();
   });
 });
