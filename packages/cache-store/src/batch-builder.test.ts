@@ -111,6 +111,17 @@ describe('buildAllCaches', () => {
     }
   });
 
+  it('builds one shard of users (options.users, for queue jobs) and refuses a bad range', async () => {
+    const table = makeTable(2);
+    const store = new MemoryCacheStore();
+    const shard = await buildAllCaches({ modelDir: dir, table, store, workers: 1, users: { from: 1, to: 11 }, progress: false });
+    expect(shard.built + shard.empty).toBe(10);
+    expect(await store.get('11')).toBeUndefined();
+    const rest = await buildAllCaches({ modelDir: dir, table, store, workers: 1, users: { from: 11, to: USERS + 1 }, progress: false });
+    expect(shard.events + rest.events).toBe(table.numEvents);
+    await expect(buildAllCaches({ modelDir: dir, table, store, users: { from: 0, to: 3 } })).rejects.toThrow(/options.users must be \{ from, to \}/);
+  });
+
   it('resume verifies every blob: junk and damaged bodies are reported and rebuilt, not counted as built', async () => {
     const table = makeTable(4);
     const store = new MemoryCacheStore();

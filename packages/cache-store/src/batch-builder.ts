@@ -29,6 +29,8 @@ export interface BuildAllOptions {
   userKey?: (user: number) => string;
   /** Stop after building this many users (the rest stays for the next, resumed, run). */
   limit?: number;
+  /** Only the dense users `from ≤ u < to` (one shard of a build spread over hosts or queue jobs). Default all. */
+  users?: { from: number; to: number };
   /** Progress bar on stderr. Default: only when stderr is a TTY. */
   progress?: boolean;
   /** Passed to `CtrCacheModel`. */
@@ -37,7 +39,7 @@ export interface BuildAllOptions {
   timeBounds?: TimeBounds;
 }
 
-const BUILD_ALL_KEYS = ['modelDir', 'table', 'store', 'workers', 'chunkUsers', 'userKey', 'limit', 'progress', 'ignoreHistoryWindow', 'timeBounds'] as const;
+const BUILD_ALL_KEYS = ['modelDir', 'table', 'store', 'workers', 'chunkUsers', 'userKey', 'limit', 'users', 'progress', 'ignoreHistoryWindow', 'timeBounds'] as const;
 
 export interface BuildReport {
   fingerprint: string;
@@ -154,6 +156,10 @@ export async function buildAllCaches(options: BuildAllOptions): Promise<BuildRep
   const chunk = options.chunkUsers ?? 32;
   if (!Number.isInteger(chunk) || chunk < 1) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.chunkUsers must be a positive integer, got ${chunk}.`);
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const range = options.users ?? { from: 1, to: numUsers(options.table) + 1 };
+  if (range == null || !Number.isInteger(range.from) || !Number.isInteger(range.to) || range.from < 1 || range.to < range.from) {
+    throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.users must be { from, to } with integers 1 ≤ from ≤ to, got ${JSON.stringify(range)}.`);
+  }
   const keyOf = options.userKey ?? ((u: number) => String(u));
   const { table, store } = options;
   const init: WorkerInit = {
@@ -191,7 +197,7 @@ export async function buildAllCaches(options: BuildAllOptions): Promise<BuildRep
     const todo: number[] = [];
     let skipped = 0;
     let empty = 0;
-    for (let u = 1; u <= numUsers(table); u++) {
+    for (let u = range.from; u < Math.min(range.to, numUsers(table) + 1); u++) {
       if (table.userOffsets[u + 1]! === table.userOffsets[u]!) empty++;
       else if (await verified(keyOf(u))) skipped++;
       else if (todo.length < limit) todo.push(u);

@@ -2,7 +2,7 @@ export { VqlCacheStoreError, CacheFingerprintMismatchError, CorruptCacheError } 
 export type { VqlCacheStoreErrorCode } from './errors.js';
 export type { CacheLayout } from './layout.js';
 export { UserCache, CacheGroup, CACHE_FORMAT_VERSION, appendEncoded, buildFromEncoded, reanchor, mergeCaches, checkCacheFor } from './user-cache.js';
-export type { CacheKernel, EncodedEvents, AppendOptions, FutureEventPolicy } from './user-cache.js';
+export type { CacheKernel, EncodedEvents, AppendOptions, AppendResult, FutureEventPolicy } from './user-cache.js';
 export { encodeCache, decodeCache, readCacheHeader } from './codec.js';
 export type { CachePrecision, EncodeOptions, CacheHeader } from './codec.js';
 export { cachedAttention } from './cached-attention.js';

@@ -1,0 +1,3 @@
+import { createEslintConfig } from '@vql/eslint-config';
+
+export default createEslintConfig();

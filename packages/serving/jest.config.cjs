@@ -1,0 +1,1 @@
+module.exports = require('@vql/jest-preset').createJestConfig(__dirname);

@@ -1,0 +1,11 @@
+export { createServingApp } from './app.js';
+export type { ServingAppOptions, ServingLimits, UserScores } from './app.js';
+export { ModelLifecycle } from './lifecycle.js';
+export type { IngestResult } from './lifecycle.js';
+export { ServedModel } from './served-model.js';
+export { ServingMetrics } from './metrics.js';
+export { parseStoreSpec, openModelStore, modelNamespace, describeStore } from './stores.js';
+export type { StoreSpec } from './stores.js';
+export { VqlServingError } from './errors.js';
+export type { VqlServingErrorCode } from './errors.js';
+export type { ErrorBody } from './http-errors.js';
