@@ -70,6 +70,7 @@ export function createServingApp(options: ServingAppOptions): FastifyInstance {
     // Strict: no type coercion, no silently dropped fields — a wrong request is a 400 naming the field.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
+    forceCloseConnections: 'idle', // a drain waits for requests in flight, not for idle keep-alive sockets
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -79,6 +80,16 @@ export function createServingApp(options: ServingAppOptions): FastifyInstance {
     }
     request.log.error({ err: error }, 'request failed');
     return reply.status(500).send({ error: 'INTERNAL', message: error.message });
+  });
+
+  // While draining, answers close their connection: the drain then ends with the last request
+  // in flight, not when idle keep-alive sockets time out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   app.addHook('onResponse', async (request, reply) => {
