@@ -1,4 +1,5 @@
 import { VqlCacheStoreError } from '@vql/cache-store';
+import { isVqlError } from '@vql/errors';
 import type { UserHistory } from '@vql/cache-store';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
@@ -70,12 +71,11 @@ export function parseStreamEntry(entryId: string, fields: readonly string[]): { 
   return { user, event: { id: streamEventId(entryId, f['id']), item, time, ...(context === undefined ? {} : { context }) } };
 }
 
-const DATA_ERRORS = new Set(['INVALID_ARGUMENT', 'INVALID_TIME', 'UNKNOWN_FEATURE', 'UNKNOWN_OPTION']);
+const DATA_ERRORS = ['INVALID_ARGUMENT', 'INVALID_TIME', 'UNKNOWN_FEATURE', 'UNKNOWN_OPTION'] as const;
 
 /** The event's own fault (do not retry it): bad fields, a time outside the bounds. */
 function isDataError(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return (error instanceof VqlServingError || error instanceof VqlCacheStoreError) && code !== undefined && DATA_ERRORS.has(code);
+  return isVqlError(error, DATA_ERRORS);
 }
 
 /**
