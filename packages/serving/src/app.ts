@@ -30,6 +30,11 @@ export interface ServingAppOptions {
   logger?: FastifyBaseLogger;
   /** Request clock in epoch seconds (tests pin it). Default `Date.now() / 1000`. */
   now?: () => number;
+  /**
+   * Enables `POST /v1/admin/model { dir }`: moves the service to that model once its caches are
+   * complete (`switchModel` with the service's store), answering when the flip is done.
+   */
+  switchModel?: (dir: string) => Promise<{ model: string; previous: string | undefined }>;
 }
 
 /** One user's scores: probabilities in candidate order, and whether the user had a cache. */
@@ -179,6 +184,20 @@ export function createServingApp(options: ServingAppOptions): FastifyInstance {
       return fail(reply, error, 'append', 'events', request.body.user);
     }
   });
+
+  const switchModel = options.switchModel;
+  if (switchModel !== undefined) {
+    const schema = { body: { type: 'object', properties: { dir: { type: 'string', minLength: 1 } }, required: ['dir'], additionalProperties: false } };
+    app.post<{ Body: { dir: string } }>('/v1/admin/model', { schema }, async (request, reply) => {
+      try {
+        const r = await switchModel(request.body.dir);
+        metrics.modelFlips.inc();
+        return r;
+      } catch (error) {
+        return fail(reply, error, 'switch', 'candidates');
+      }
+    });
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

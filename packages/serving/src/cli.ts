@@ -6,6 +6,8 @@ import { initBackend } from '@vql/runtime';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { buildModelCaches } from './build.js';
+import { enqueueBuild, startBuildWorker } from './build-queue.js';
+import { switchModel } from './model-switch.js';
 import { runDemo } from './demo.js';
 import { startService } from './server.js';
 import { ServedModel } from './served-model.js';
@@ -16,6 +18,9 @@ import { hostname } from 'node:os';
 import { describeStore, parseStoreSpec } from './stores.js';
 
 const DEFAULT_STORE = 'lmdb:./vql-caches';
+
+/** A result line on stdout (logs go to stderr). */
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -41,11 +46,17 @@ program
   .option('--stream-url <url>', 'Redis of the stream (default: the --store URL when it is Redis)')
   .option('--group <name>', 'consumer group', 'vql-serve')
   .option('--consumer <name>', 'consumer name (stable across restarts)', `${hostname()}-serve`)
-  .action(async (o: { model: string; store: string; host: string; port: number; maxCandidates: number; bodyLimit: number; logLevel: string; stream?: string; streamUrl?: string; group: string; consumer: string }) => {
+  .option('--admin', 'enable POST /v1/admin/model { dir } (switch to another model once its caches are complete)')
+  .option('--events <dir>', 'event table to build a new model version\'s caches from on a switch (else they must be built already)')
+  .action(async (o: { model: string; store: string; host: string; port: number; maxCandidates: number; bodyLimit: number; logLevel: string; stream?: string; streamUrl?: string; group: string; consumer: string; admin?: boolean; events?: string }) => {
     const logger = pino({ level: o.logLevel });
     await initBackend();
     const spec = parseStoreSpec(o.store);
-    const service = await startService({ modelDir: resolve(o.model), spec, host: o.host, port: o.port, limits: { maxCandidates: o.maxCandidates, bodyLimit: o.bodyLimit }, logger });
+    const table = o.events === undefined ? undefined : loadEventTable(resolve(o.events));
+    const service = await startService({
+      modelDir: resolve(o.model), spec, host: o.host, port: o.port, limits: { maxCandidates: o.maxCandidates, bodyLimit: o.bodyLimit }, logger,
+      ...(o.admin === true ? { switchModel: (lifecycle: ModelLifecycle) => (dir: string) => switchModel(lifecycle, { modelDir: resolve(dir), spec, ...(table === undefined ? {} : { table }) }) } : {}),
+    });
     let consumer: StreamConsumer | undefined;
     if (o.stream !== undefined) {
       const url = o.streamUrl ?? (spec.kind === 'redis' ? spec.url : undefined);
@@ -79,9 +90,9 @@ program
   .option('--epochs <n>', 'training epochs', positiveInt('--epochs'), 2)
   .action(async (o: { out: string; seed: number; epochs: number }) => {
     const r = await runDemo({ out: o.out, seed: o.seed, epochs: o.epochs, log: (line) => console.error(line) });
-    console.log(`model ${r.fingerprint.slice(0, 16)} (valid AUC ${r.validAuc.toFixed(4)}), caches of ${r.users} users (${r.events} events) in ${r.store}`);
-    console.log(`serve it:  vql-serve serve --model ${r.modelDir} --store ${r.store}`);
-    console.log(
+    out(`model ${r.fingerprint.slice(0, 16)} (valid AUC ${r.validAuc.toFixed(4)}), caches of ${r.users} users (${r.events} events) in ${r.store}`);
+    out(`serve it:  vql-serve serve --model ${r.modelDir} --store ${r.store}`);
+    out(
       `score:     curl -s localhost:8080/v1/score -H 'content-type: application/json' -d '${JSON.stringify({ user: r.sampleUser, candidates: r.sampleItems.map((item) => ({ item })) })}'`,
     );
   });
@@ -93,16 +104,37 @@ program
   .requiredOption('--events <dir>', 'event table written by saveEventTable (@vql/data), e.g. the demo\'s events/')
   .option('--store <spec>', 'lmdb:<dir> or redis://…', DEFAULT_STORE)
   .option('--workers <n>', 'worker threads', positiveInt('--workers'), 2)
-  .action(async (o: { model: string; events: string; store: string; workers: number }) => {
+  .option('--queue <url>', 'spread the build over `vql-serve build-worker` hosts: BullMQ jobs on this Redis')
+  .option('--shard-users <n>', 'users per queue job', positiveInt('--shard-users'), 1000)
+  .action(async (o: { model: string; events: string; store: string; workers: number; queue?: string; shardUsers: number }) => {
     await initBackend();
     const spec = parseStoreSpec(o.store);
     const { model, fingerprint } = await importModel(resolve(o.model));
     model.dispose();
     const table = loadEventTable(resolve(o.events));
+    if (o.queue !== undefined) {
+      const r = await enqueueBuild({ queueUrl: o.queue, modelDir: o.model, eventsDir: o.events, store: o.store, fingerprint, users: table.userOffsets.length - 2, shardUsers: o.shardUsers });
+      out(`model ${fingerprint.slice(0, 16)}: built ${r.built}, skipped ${r.skipped} (already built) over the queue; ${r.events} events into ${describeStore(spec)}`);
+      return;
+    }
     const r = await buildModelCaches({ modelDir: resolve(o.model), table, spec, fingerprint, workers: o.workers, progress: process.stderr.isTTY === true });
-    console.log(
+    out(
       `model ${fingerprint.slice(0, 16)}: built ${r.built}, skipped ${r.skipped} (already built), ${r.empty} without events, ${r.failed.length} refused, ${r.corrupt.length} damaged blobs rebuilt; ${Math.round(r.behavioursPerSecond)} behaviours/s into ${describeStore(spec)}`,
     );
+  });
+
+program
+  .command('build-worker')
+  .description('Process cache-build jobs from the BullMQ queue (run one per host; `vql-serve build --queue` enqueues them).')
+  .requiredOption('--queue <url>', 'Redis of the queue')
+  .option('--threads <n>', 'worker threads per job', positiveInt('--threads'), 2)
+  .action(async (o: { queue: string; threads: number }) => {
+    const worker = startBuildWorker({ queueUrl: o.queue, threads: o.threads });
+    worker.on('completed', (job) => console.error(`shard ${job.name}: ${JSON.stringify(job.returnvalue)}`));
+    worker.on('failed', (job, error) => console.error(`shard ${job?.name}: ${error.message}`));
+    const stop = () => void worker.close().then(() => process.exit(0));
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
   });
 
 program

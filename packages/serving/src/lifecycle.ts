@@ -8,7 +8,8 @@ export interface IngestResult extends Pick<AppendResult, 'applied' | 'duplicates
 }
 
 interface Staging {
-  readonly next: ServedModel;
+  /** Undefined while the next version is still loading (events are queued from the start). */
+  next: ServedModel | undefined;
   /** Events that arrived while the next version's caches were being built: replayed after. */
   readonly pending: Array<{ user: string; history: UserHistory }>;
   building: boolean;
@@ -35,7 +36,7 @@ export class ModelLifecycle {
   }
 
   get stagingVersion(): string | undefined {
-    return this.staging?.next.version;
+    return this.staging?.next?.version;
   }
 
   onFlip(listener: (m: ServedModel) => void): void {
@@ -58,7 +59,7 @@ export class ModelLifecycle {
       const staging = this.staging;
       const result = await m.store.append(user, m.cacheModel.encodeEvents(history), m.cacheModel);
       if (staging !== undefined) {
-        if (staging.building) staging.pending.push({ user, history });
+        if (staging.building || staging.next === undefined) staging.pending.push({ user, history });
         else await staging.next.store.append(user, staging.next.cacheModel.encodeEvents(history), staging.next.cacheModel);
       }
       return { model: m.version, applied: result.applied, duplicates: result.duplicates, stale: result.stale };
@@ -68,24 +69,29 @@ export class ModelLifecycle {
   }
 
   /**
-   * Serves `next` once `build(next)` has written its caches: the active version serves
-   * throughout, then one assignment flips to `next` and the old version is retired (closed when
-   * its in-flight requests finish). A failed build leaves the active version untouched.
+   * Serves the version `load()` returns once `build(next)` has written its caches: the active
+   * version serves (and ingests) throughout — events from the moment staging starts are queued and
+   * replayed into the new caches — then one assignment flips to `next` and the old version is
+   * retired (closed when its in-flight requests finish). A failed load or build leaves the active
+   * version untouched. The build's source (an event table) must hold every event up to the start.
    */
-  async stage(next: ServedModel, build: (next: ServedModel) => Promise<void>): Promise<void> {
+  async stage(load: () => Promise<ServedModel>, build: (next: ServedModel) => Promise<void>): Promise<ServedModel> {
     if (this.staging !== undefined) {
-      await next.close();
-      throw new VqlServingError('MODEL_STAGING', `Model ${this.staging.next.version.slice(0, 16)} is already being staged; wait for it to finish.`);
+      throw new VqlServingError('MODEL_STAGING', `Model ${this.staging.next?.version.slice(0, 16) ?? '(loading)'} is already being staged; wait for it to finish.`);
     }
-    if (next.version === this.current?.version) {
-      await next.close();
-      return;
-    }
-    const staging: Staging = { next, pending: [], building: true };
+    const staging: Staging = { next: undefined, pending: [], building: true };
     this.staging = staging;
+    let next: ServedModel | undefined;
     try {
+      next = await load();
+      if (next.version === this.current?.version) {
+        this.staging = undefined;
+        await next.close();
+        return this.current;
+      }
+      staging.next = next;
       await build(next);
-      // Replay what arrived during the build; appends arriving now go straight to `next`.
+      // Replay what arrived meanwhile; appends arriving from now on go straight to `next`.
       staging.building = false;
       while (staging.pending.length > 0) {
         const { user, history } = staging.pending.shift()!;
@@ -93,7 +99,7 @@ export class ModelLifecycle {
       }
     } catch (error) {
       this.staging = undefined;
-      await next.close();
+      await next?.close();
       throw error;
     }
     const old = this.current;
@@ -101,10 +107,11 @@ export class ModelLifecycle {
     this.staging = undefined;
     for (const l of this.listeners) l(next);
     await old?.retire();
+    return next;
   }
 
   async close(): Promise<void> {
-    await this.staging?.next.close();
+    await this.staging?.next?.close();
     await this.current?.retire();
     this.current = undefined;
   }

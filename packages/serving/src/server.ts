@@ -17,6 +17,8 @@ export interface ServeOptions {
   logger?: FastifyBaseLogger;
   /** A Redis command with no reply after this long fails (→ 503). Default 1000 ms. */
   storeTimeoutMs?: number;
+  /** Enables `POST /v1/admin/model`: given the lifecycle, how to switch to a model directory. */
+  switchModel?: (lifecycle: ModelLifecycle) => (dir: string) => Promise<{ model: string; previous: string | undefined }>;
 }
 
 export interface RunningService {
@@ -34,7 +36,9 @@ export async function startService(options: ServeOptions): Promise<RunningServic
   const served = await ServedModel.load(options.modelDir, options.spec, { commandTimeoutMs: options.storeTimeoutMs ?? 1000 });
   const lifecycle = new ModelLifecycle(served);
   const metrics = new ServingMetrics();
-  const app = createServingApp({ lifecycle, metrics, ...(options.limits === undefined ? {} : { limits: options.limits }), ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const app = createServingApp({ lifecycle, metrics, ...(options.limits === undefined ? {} : { limits: options.limits }), ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.switchModel === undefined ? {} : { switchModel: options.switchModel(lifecycle) }),
+  });
   if (!(await isComplete(options.spec, served.version).catch(() => false))) {
     app.log.warn({ model: served.version, store: describeStore(options.spec) }, 'no complete cache build is recorded for this model: users without a cache score as an empty history (run `vql-serve build`)');
   }

@@ -8,10 +8,10 @@ import { initBackend } from '@vql/runtime';
 export const TEST_ITEMS = 200;
 
 /** Exports an untrained VQL model (H = 4 in 2 groups, K = [16, 64]) and returns its directory and fingerprint. */
-export async function exportTestModel(seed: number, root = mkdtempSync(join(tmpdir(), 'vql-serving-model-'))): Promise<{ dir: string; fingerprint: string }> {
+export async function exportTestModel(seed: number, root = mkdtempSync(join(tmpdir(), 'vql-serving-model-')), numItems = TEST_ITEMS): Promise<{ dir: string; fingerprint: string }> {
   await initBackend();
   const model = new CtrModel({
-    numItems: TEST_ITEMS,
+    numItems,
     embeddingDim: 16,
     embeddingInitScale: 0.5,
     interest: { kind: 'vql', heads: 4, groups: 2, headDim: 8, codebookSizes: [16, 64], quantizer: { init: 'random' } },
