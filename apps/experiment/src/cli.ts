@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { isVqlError } from '@vql/errors';
@@ -13,6 +14,7 @@ interface RunFlags extends ConfigFlags {
   out?: string;
   dataDir?: string;
   fresh?: boolean;
+  jobs?: string;
 }
 
 const program = new Command()
@@ -24,7 +26,7 @@ const program = new Command()
 program
   .command('run', { isDefault: true })
   .description('run an experiment preset or config (default: the quick preset)')
-  .option('-p, --preset <name>', 'smoke | quick | full', 'quick')
+  .option('-p, --preset <name>', 'smoke | quick | paper', 'quick')
   .option('-c, --config <file>', 'JSON config; "extends": "<preset>" picks its base')
   .option('-o, --out <dir>', 'output directory (default: out/<preset> in the repository)')
   .option('--data-dir <dir>', 'real datasets folder (default: $VQL_DATA_DIR or ../shared/datasets)')
@@ -32,6 +34,7 @@ program
   .option('--methods <list>', 'comma list of methods to run')
   .option('--datasets <list>', 'comma list of configured datasets to run')
   .option('--backend <name>', 'wasm | cpu')
+  .option('-j, --jobs <n>', `training runs at once, one process each (default: the machine's cores, ${availableParallelism()} here); latency runs always run alone`)
   .option('--fresh', 'start over: an existing results.json is moved aside (results.<config>.json), never overwritten')
   .option('--events <file>', 'your own event log (.csv/.tsv[.gz], .parquet, .arrow) instead of the configured datasets')
   .option('--schema <file>', 'the events schema (JSON) of --events; see the @vql/data README')
@@ -41,11 +44,15 @@ program
     const outDir = checkOutDir(flags.out !== undefined ? resolveUserPath(flags.out) : `${repoRoot()}/out/${config.name}`);
     const dataDir = flags.dataDir !== undefined ? resolveUserPath(flags.dataDir) : defaultDataDir();
     // Loaded only now: validation above must fail fast, before tfjs and the datasets load.
+    const jobs = flags.jobs === undefined ? availableParallelism() : Number(flags.jobs);
+    if (!Number.isInteger(jobs) || jobs < 1) throw new ExperimentConfigError('INVALID_FLAG', `--jobs must be a positive integer, got ${JSON.stringify(flags.jobs)}.`);
     const { createExecutor, availableDatasets } = await import('./execute.js');
+    const { RunProcessPool } = await import('./run-pool.js');
     const available = availableDatasets(config, dataDir);
-    console.log(`vql experiment "${config.name}": backend ${config.backend}, data ${dataDir}, output ${outDir}`);
+    console.log(`vql experiment "${config.name}": backend ${config.backend}, data ${dataDir}, output ${outDir}, ${jobs} job${jobs === 1 ? '' : 's'}`);
     const started = performance.now();
-    const summary = await runExperiment({ config, outDir, available, dataDir, executor: createExecutor(dataDir), fresh: flags.fresh === true });
+    const executor = jobs === 1 ? createExecutor(dataDir) : new RunProcessPool(jobs, dataDir);
+    const summary = await runExperiment({ config, outDir, available, dataDir, executor, jobs, fresh: flags.fresh === true });
     printSummary(summary.records);
     console.log(
       `\n${summary.executed} runs executed, ${summary.resumed} resumed, in ${((performance.now() - started) / 60000).toFixed(1)} min. ` +

@@ -55,6 +55,48 @@ describe('runExperiment', () => {
     expect(second.calls).toBe(summary.records.length - 4);
   });
 
+  it('runs training runs concurrently with jobs > 1, latency runs alone, and saves the same results.json as jobs = 1', async () => {
+    /** Finishes runs in a scrambled order and records how many ran at once. */
+    class ConcurrentExecutor extends FakeExecutor {
+      inFlight = 0;
+      maxInFlight = 0;
+      latencyWithOthers = 0;
+      override async execute(spec: Parameters<RunExecutor['execute']>[0]) {
+        this.inFlight++;
+        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+        if (spec.studies.includes('latency') && this.inFlight > 1) this.latencyWithOthers++;
+        await new Promise((r) => setTimeout(r, (this.calls * 7) % 5));
+        try {
+          return await super.execute(spec);
+        } finally {
+          this.inFlight--;
+        }
+      }
+    }
+    const records = async (jobs: number, executor: FakeExecutor) => {
+      const out = mkdtempSync(join(tmpdir(), 'vql-exp-'));
+      await runExperiment({ config, outDir: out, available: new Set(['synthetic']), executor, jobs, log: () => {}, progress: false });
+      return JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).records;
+    };
+    const parallel = new ConcurrentExecutor();
+    const three = await records(3, parallel);
+    expect(parallel.maxInFlight).toBe(3);
+    expect(parallel.latencyWithOthers).toBe(0);
+    expect(three).toEqual(await records(1, new FakeExecutor()));
+    await expect(records(0, new FakeExecutor())).rejects.toThrow(/--jobs must be a positive integer, got 0/);
+  });
+
+  it('with jobs > 1, a failed run stops new runs; the finished ones are saved and resume', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vql-exp-'));
+    const first = new FakeExecutor();
+    first.failAt = 6;
+    await expect(runExperiment({ config, outDir: out, available: new Set(['synthetic']), executor: first, jobs: 2, log: () => {}, progress: false })).rejects.toThrow('interrupted');
+    const second = new FakeExecutor();
+    const summary = await runExperiment({ config, outDir: out, available: new Set(['synthetic']), executor: second, jobs: 2, log: () => {}, progress: false });
+    expect(summary.resumed).toBe(5); // runs 1–5; a 7th that finished beside the failed 6th waits for it and is not saved
+    expect(second.calls).toBe(summary.records.length - summary.resumed);
+  });
+
   it('skips missing datasets with a message and refuses an empty plan', async () => {
     const out = mkdtempSync(join(tmpdir(), 'vql-exp-'));
     const lines: string[] = [];

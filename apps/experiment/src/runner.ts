@@ -33,6 +33,12 @@ export interface RunExperimentOptions {
   log?: (line: string) => void;
   /** Show progress bars (default: when stderr is a TTY). */
   progress?: boolean;
+  /**
+   * Training runs executed at once (the executor must accept that many concurrent `execute`
+   * calls, e.g. a `RunProcessPool`). Latency runs always execute alone, after the rest, so no
+   * other run shares the machine while they time. Default 1.
+   */
+  jobs?: number;
 }
 
 export interface ExperimentSummary {
@@ -65,8 +71,10 @@ export function configHash(config: ExperimentConfig): string {
 }
 
 /**
- * Plans the runs, skips those already in results.json (same config), executes the rest in
- * order — saving after each, so an interrupted experiment resumes — and writes the report.
+ * Plans the runs, skips those already in results.json (same config), executes the rest —
+ * training runs first (up to `jobs` at once), then the latency runs one at a time — saving each
+ * in that order as soon as everything before it finished, so an interrupted experiment resumes
+ * and results.json is the same for any `jobs`; then writes the report.
  */
 export async function runExperiment(options: RunExperimentOptions): Promise<ExperimentSummary> {
   const { config, executor } = options;
@@ -80,7 +88,11 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
   }
   const store = new ResultsStore(outDir, config.name, configHash(config), options.fresh === true, config);
   if (store.movedAside !== null) log(`--fresh: the previous ${store.path} was moved to ${store.movedAside}`);
-  const todo = runs.filter((r) => !store.has(r.id));
+  const jobs = options.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new ExperimentConfigError('INVALID_FLAG', `--jobs must be a positive integer, got ${jobs}.`);
+  const pending = runs.filter((r) => !store.has(r.id));
+  const timesAlone = (r: RunSpec): boolean => r.studies.includes('latency');
+  const todo = [...pending.filter((r) => !timesAlone(r)), ...pending.filter(timesAlone)];
   const resumed = runs.length - todo.length;
   if (resumed > 0) log(`resuming: ${resumed} of ${runs.length} runs already in ${store.path}`);
   const used = [...new Set(todo.map((r) => r.dataset))];
@@ -94,16 +106,38 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
       )
     : null;
   bar?.start(todo.length, 0, { run: '' });
-  try {
-    for (const [i, spec] of todo.entries()) {
+  let next = 0;
+  let saved = 0;
+  let failure: { error: unknown } | null = null;
+  const finished = new Map<number, RunRecord>();
+  // One lane takes the next run until none is left (or one failed: lanes stop taking new runs,
+  // the runs in flight finish and are saved).
+  const lane = async (until: number): Promise<void> => {
+    while (failure === null && next < until) {
+      const i = next++;
+      const spec = todo[i]!;
       const label = `${spec.studies.join('+')} ${spec.method}${spec.variant === 'default' ? '' : `/${spec.variant}`} on ${spec.dataset} L=${spec.L} K=${Math.max(...spec.codebookSizes)} G=${spec.codebookSizes.length} seed=${spec.seed}`;
-      bar?.update(i, { run: label });
+      bar?.update(saved, { run: label });
       const started = performance.now();
-      const values = await executor.execute(spec, config, { outDir });
-      const record = recordFor(spec, values);
-      store.add(record);
-      if (bar === null) log(`[${i + 1}/${todo.length}] ${label}: ${describe(record)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      try {
+        finished.set(i, recordFor(spec, await executor.execute(spec, config, { outDir })));
+      } catch (error) {
+        failure ??= { error };
+        return;
+      }
+      if (bar === null) log(`[${i + 1}/${todo.length}] ${label}: ${describe(finished.get(i)!)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      for (let r = finished.get(saved); r !== undefined; r = finished.get(saved)) {
+        store.add(r);
+        finished.delete(saved++);
+      }
     }
+  };
+  try {
+    const firstAlone = todo.findIndex(timesAlone);
+    const parallelEnd = firstAlone === -1 ? todo.length : firstAlone;
+    await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, parallelEnd)) }, () => lane(parallelEnd)));
+    await lane(todo.length);
+    if (failure !== null) throw (failure as { error: unknown }).error;
     bar?.update(todo.length, { run: 'done' });
   } finally {
     bar?.stop();

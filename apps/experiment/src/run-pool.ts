@@ -1,0 +1,105 @@
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ExperimentConfig } from './config.js';
+import type { RunSpec } from './plan.js';
+import type { RunRecord } from './results.js';
+import type { RunExecutor } from './runner.js';
+
+/** Parent → worker: execute one run. */
+export interface RunRequest {
+  readonly id: number;
+  readonly spec: RunSpec;
+  readonly config: ExperimentConfig;
+  readonly outDir: string;
+}
+
+/** Worker → parent: the run's values, or why it failed. */
+export type RunReply =
+  | { readonly id: number; readonly values: Partial<RunRecord> }
+  | { readonly id: number; readonly error: { name: string; message: string; code?: string; stack?: string } };
+
+interface Worker {
+  readonly child: ChildProcess;
+  busy: boolean;
+  readonly exited: Promise<void>;
+}
+
+/**
+ * Executes runs in `jobs` child processes, each with its own `createExecutor` (tfjs-wasm is
+ * single-threaded in Node: one process per core is how training uses the machine). Each run is
+ * seeded by its spec, so the values do not depend on which process ran it. Children start on
+ * first use and stop on `dispose`.
+ */
+export class RunProcessPool implements RunExecutor {
+  private readonly workers: Worker[] = [];
+  private readonly waiting: Array<(w: Worker) => void> = [];
+  private readonly pending = new Map<number, { resolve: (v: Partial<RunRecord>) => void; reject: (e: Error) => void; worker: Worker }>();
+  private nextId = 0;
+
+  constructor(
+    private readonly jobs: number,
+    private readonly dataDir: string,
+  ) {}
+
+  private start(): Worker {
+    const script = fileURLToPath(new URL(`./run-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+    // The parent's loader flags (tsx, --conditions=@vql/source) carry over; --eval would replace the script.
+    const execArgv = process.execArgv.filter((a, i, all) => a !== '--eval' && all[i - 1] !== '--eval');
+    const child = fork(script, [this.dataDir], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const worker: Worker = {
+      child,
+      busy: false,
+      exited: new Promise((resolve) => child.once('exit', () => resolve())),
+    };
+    child.on('message', (reply: RunReply) => {
+      const job = this.pending.get(reply.id);
+      if (job === undefined) return;
+      this.pending.delete(reply.id);
+      this.release(worker);
+      if ('values' in reply) job.resolve(reply.values);
+      else job.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code, stack: reply.error.stack }));
+    });
+    child.once('exit', (code, signal) => {
+      for (const [id, job] of this.pending) {
+        if (job.worker !== worker) continue;
+        this.pending.delete(id);
+        job.reject(new Error(`experiment worker process ${child.pid} exited (${signal ?? `code ${code}`}) during a run`));
+      }
+      const at = this.workers.indexOf(worker);
+      if (at >= 0) this.workers.splice(at, 1);
+    });
+    this.workers.push(worker);
+    return worker;
+  }
+
+  private release(worker: Worker): void {
+    const take = this.waiting.shift();
+    if (take !== undefined) take(worker);
+    else worker.busy = false;
+  }
+
+  private acquire(): Promise<Worker> {
+    const idle = this.workers.find((w) => !w.busy);
+    const worker = idle ?? (this.workers.length < this.jobs ? this.start() : null);
+    if (worker !== null) {
+      worker.busy = true;
+      return Promise.resolve(worker);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  async execute(spec: RunSpec, config: ExperimentConfig, { outDir }: { outDir: string }): Promise<Partial<RunRecord>> {
+    const worker = await this.acquire();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, worker });
+      worker.child.send({ id, spec, config, outDir } satisfies RunRequest);
+    });
+  }
+
+  dispose(): void {
+    for (const w of this.workers) w.child.kill();
+    this.workers.length = 0;
+  }
+}
