@@ -72,6 +72,26 @@ describe('ContextEncoder', () => {
     enc.dispose();
   });
 
+  it('the ReLU branch gives a (category, bucket) pair an identity a linear fusion cannot', () => {
+    // Linear fusion is additive in the features: f(a,x) + f(b,y) = f(a,y) + f(b,x) for every pair.
+    const features: ContextFeatureSpec[] = [
+      { name: 'category', kind: 'categorical', scope: 'item', vocabSize: 2 },
+      { name: 'modality', kind: 'numeric', scope: 'item', boundaries: [0.5] },
+    ];
+    const crossGap = (fusionHidden: number): number => {
+      const enc = new ContextEncoder({ features, itemDim: 4, fusionHidden, initScale: 1, seed: 3 });
+      const out = tf.tidy(() =>
+        enc.fuseTarget(tf.zeros([4, 4]), { category: Int32Array.of(1, 2, 1, 2), modality: Float32Array.of(0.2, 0.8, 0.8, 0.2) }).dataSync(),
+      );
+      enc.dispose();
+      let gap = 0;
+      for (let c = 0; c < 4; c++) gap = Math.max(gap, Math.abs(out[c]! + out[4 + c]! - out[8 + c]! - out[12 + c]!));
+      return gap;
+    };
+    expect(crossGap(0)).toBeLessThan(1e-5);
+    expect(crossGap(16)).toBeGreaterThan(1e-2);
+  });
+
   it('maps unknown ids to the OOV row and counts them instead of crashing', () => {
     const enc = new ContextEncoder({ features: FEATURES, itemDim: 4, fusion: 'sum', seed: 3 });
     const item = tf.zeros([2, 4]);
@@ -111,6 +131,8 @@ describe('ContextEncoder', () => {
     expect(bad([{ name: 'c', kind: 'bag', scope: 'item' }])).toThrow(/kind must be 'categorical', 'multi' or 'numeric'/);
     expect(bad([FEATURES[0], FEATURES[0]])).toThrow(/"category" appears twice/);
     expect(bad(FEATURES, { fusion: 'sum', embeddingDim: 3 })).toThrow(/fusion 'sum' needs embeddingDim = itemDim/);
+    expect(bad(FEATURES, { fusionHidden: -1 })).toThrow(/options.fusionHidden must be a non-negative integer, got -1/);
+    expect(bad(FEATURES, { fusion: 'sum', embeddingDim: 4, fusionHidden: 8 })).toThrow(/options.fusionHidden needs fusion 'concat'/);
     expect(bad(FEATURES, { fusion: 'mul' })).toThrow(/options.fusion must be 'concat' or 'sum'/);
     expect(() => new ContextEncoder({ features: FEATURES, itemDim: 4 } as never)).toThrow(/options.seed/);
     expect(bad(FEATURES, { logitbias: true })).toThrow(/new ContextEncoder: options: unknown option "logitbias" \(did you mean "logitBias"\?\)/);

@@ -19,6 +19,12 @@ export interface ContextEncoderOptions {
   embeddingDim?: number | Record<string, number>;
   /** Output width of the concat projection. Default itemDim; sum always outputs itemDim. */
   outDim?: number;
+  /**
+   * Concat only: width of a ReLU branch added to the projection, `x·W + b + relu(x·W₁ + b₁)·W₂`.
+   * A linear fusion can only add feature embeddings, so it cannot give a (category, modality
+   * bucket) pair an identity of its own; the branch can. 0 = off (default).
+   */
+  fusionHidden?: number;
   /** Add a query-independent per-behaviour logit bias b_i = w·[e_ctx] (DESIGN §1). Default false. */
   logitBias?: boolean;
   /** Std of the embedding initialisation. Default 0.05. */
@@ -29,7 +35,7 @@ export interface ContextEncoderOptions {
 /** JSON form of the options (`toConfig()`); weights travel separately. */
 export type ContextEncoderConfig = Required<Omit<ContextEncoderOptions, 'embeddingDim'>> & { embeddingDim: Record<string, number> };
 
-const OPTION_KEYS = ['features', 'itemDim', 'fusion', 'embeddingDim', 'outDim', 'logitBias', 'initScale', 'seed'] as const;
+const OPTION_KEYS = ['features', 'itemDim', 'fusion', 'embeddingDim', 'outDim', 'fusionHidden', 'logitBias', 'initScale', 'seed'] as const;
 
 /**
  * Owns one embedding table per context feature (row 0 missing, 1..vocabSize ids, vocabSize+1
@@ -37,6 +43,14 @@ const OPTION_KEYS = ['features', 'itemDim', 'fusion', 'embeddingDim', 'outDim', 
  * key/value projections, so context reaches keys before quantization and values exactly.
  * Target-side fusion uses item-scope features only; event-scope slots are zero for the target.
  */
+/** [rows, cols] Glorot-uniform values. */
+function glorot(rng: Rng, rows: number, cols: number): Tensor {
+  const limit = Math.sqrt(6 / (rows + cols));
+  const w = new Float32Array(rows * cols);
+  for (let i = 0; i < w.length; i++) w[i] = (2 * rng.next() - 1) * limit;
+  return tf.tensor2d(w, [rows, cols]);
+}
+
 export class ContextEncoder {
   readonly features: readonly ContextFeatureSpec[];
   readonly itemDim: number;
@@ -48,6 +62,9 @@ export class ContextEncoder {
   private readonly tables = new Map<string, Variable>(); // [rows, e]
   private readonly fusionKernel: Variable | null = null; // [d + Σe, outDim]
   private readonly fusionBias: Variable | null = null; // [outDim]
+  private readonly hiddenKernel: Variable | null = null; // [d + Σe, fusionHidden]
+  private readonly hiddenBias: Variable | null = null; // [fusionHidden]
+  private readonly hiddenOut: Variable | null = null; // [fusionHidden, outDim]
   private readonly biasKernel: Variable | null = null; // [Σe, 1]
   private readonly oov: OovCounter = new Map();
 
@@ -101,6 +118,13 @@ export class ContextEncoder {
       throw new VqlContextError('INVALID_OPTIONS', `${where}: fusion 'sum' outputs itemDim (${this.itemDim}); options.outDim ${options.outDim} is not allowed.`);
     }
     this.outDim = fusion === 'sum' ? this.itemDim : positiveInt('outDim', options.outDim ?? this.itemDim);
+    const fusionHidden = options.fusionHidden ?? 0;
+    if (typeof fusionHidden !== 'number' || !Number.isInteger(fusionHidden) || fusionHidden < 0) {
+      throw new VqlContextError('INVALID_OPTIONS', `${where}: options.fusionHidden must be a non-negative integer, got ${String(fusionHidden)}.`);
+    }
+    if (fusionHidden > 0 && fusion !== 'concat') {
+      throw new VqlContextError('INVALID_OPTIONS', `${where}: options.fusionHidden needs fusion 'concat' (fusion 'sum' has no projection to add a branch to).`);
+    }
     this.hasLogitBias = options.logitBias ?? false;
     if (this.hasLogitBias && this.features.length === 0) {
       throw new VqlContextError('INVALID_OPTIONS', `${where}: options.logitBias needs at least one context feature.`);
@@ -111,6 +135,7 @@ export class ContextEncoder {
       fusion,
       embeddingDim: Object.fromEntries(this.embDims),
       outDim: this.outDim,
+      fusionHidden,
       logitBias: this.hasLogitBias,
       initScale,
       seed: options.seed,
@@ -131,12 +156,13 @@ export class ContextEncoder {
       const ctxDim = this.contextDim();
       if (fusion === 'concat') {
         const fanIn = this.itemDim + ctxDim;
-        const limit = Math.sqrt(6 / (fanIn + this.outDim)); // Glorot uniform
-        const r = rng.fork();
-        const w = new Float32Array(fanIn * this.outDim);
-        for (let i = 0; i < w.length; i++) w[i] = (2 * r.next() - 1) * limit;
-        this.fusionKernel = tf.variable(tf.tensor2d(w, [fanIn, this.outDim]), true);
+        this.fusionKernel = tf.variable(glorot(rng.fork(), fanIn, this.outDim), true);
         this.fusionBias = tf.variable(tf.zeros([this.outDim]), true);
+        if (fusionHidden > 0) {
+          this.hiddenKernel = tf.variable(glorot(rng.fork(), fanIn, fusionHidden), true);
+          this.hiddenBias = tf.variable(tf.zeros([fusionHidden]), true);
+          this.hiddenOut = tf.variable(glorot(rng.fork(), fusionHidden, this.outDim), true);
+        }
       }
       // Zero-initialised: attention starts exactly as without a bias and learns it from there.
       if (this.hasLogitBias) this.biasKernel = tf.variable(tf.zeros([ctxDim, 1]), true);
@@ -187,7 +213,10 @@ export class ContextEncoder {
   private fuse(itemEmb: Tensor, parts: Tensor[]): Tensor {
     if (this.fusion === 'sum') return parts.length === 0 ? tf.clone(itemEmb) : tf.addN([itemEmb, ...parts]);
     const x = parts.length === 0 ? itemEmb : tf.concat([itemEmb, ...parts], 1);
-    return tf.add(tf.matMul(x, this.fusionKernel!), this.fusionBias!);
+    const linear = tf.add(tf.matMul(x, this.fusionKernel!), this.fusionBias!);
+    if (this.hiddenKernel === null) return linear;
+    const hidden = tf.relu(tf.add(tf.matMul(x, this.hiddenKernel), this.hiddenBias!));
+    return tf.add(linear, tf.matMul(hidden, this.hiddenOut!));
   }
 
   /** [N, d] item embeddings + all behaviour context (item and event scope) → [N, outDim]. */
@@ -268,6 +297,11 @@ export class ContextEncoder {
     for (const [name, t] of this.tables) out[`embedding/${name}`] = t;
     if (this.fusionKernel !== null) out['fusion/kernel'] = this.fusionKernel;
     if (this.fusionBias !== null) out['fusion/bias'] = this.fusionBias;
+    if (this.hiddenKernel !== null) {
+      out['fusion/hidden/kernel'] = this.hiddenKernel;
+      out['fusion/hidden/bias'] = this.hiddenBias!;
+      out['fusion/hidden/out'] = this.hiddenOut!;
+    }
     if (this.biasKernel !== null) out['logitBias/kernel'] = this.biasKernel;
     return out;
   }
@@ -329,7 +363,13 @@ export class ContextEncoder {
         embeddingDims: new Map(this.embDims),
         fingerprint: this.fingerprint(),
       },
-      { tables, fusionKernel: copy(this.fusionKernel), fusionBias: copy(this.fusionBias), biasKernel: copy(this.biasKernel) },
+      {
+        tables,
+        fusionKernel: copy(this.fusionKernel),
+        fusionBias: copy(this.fusionBias),
+        hidden: this.hiddenKernel === null ? null : { kernel: copy(this.hiddenKernel)!, bias: copy(this.hiddenBias)!, out: copy(this.hiddenOut)! },
+        biasKernel: copy(this.biasKernel),
+      },
       this.oov,
     );
   }
@@ -342,6 +382,9 @@ export class ContextEncoder {
     for (const t of this.tables.values()) t.dispose();
     this.fusionKernel?.dispose();
     this.fusionBias?.dispose();
+    this.hiddenKernel?.dispose();
+    this.hiddenBias?.dispose();
+    this.hiddenOut?.dispose();
     this.biasKernel?.dispose();
   }
 }

@@ -27,9 +27,9 @@ function randomBatch(seed: number, n: number) {
 }
 
 describe('HostContextEncoder', () => {
-  for (const fusion of ['concat', 'sum'] as const) {
-    it(`matches the tfjs forward (${fusion} fusion, bias) and counts OOV the same way`, () => {
-      const enc = new ContextEncoder({ features: FEATURES, itemDim: 6, fusion, embeddingDim: fusion === 'sum' ? 6 : 5, outDim: 6, logitBias: true, seed: 9 });
+  for (const [fusion, fusionHidden] of [['concat', 0], ['sum', 0], ['concat', 7]] as const) {
+    it(`matches the tfjs forward (${fusion} fusion${fusionHidden > 0 ? ' with a ReLU branch' : ''}, bias) and counts OOV the same way`, () => {
+      const enc = new ContextEncoder({ features: FEATURES, itemDim: 6, fusion, embeddingDim: fusion === 'sum' ? 6 : 5, outDim: 6, fusionHidden, logitBias: true, seed: 9 });
       // Non-zero bias weights so the comparison is not trivially 0 = 0.
       tf.tidy(() => enc.setWeights({ ...enc.getWeights(), 'logitBias/kernel': tf.randomNormal(enc.getWeights()['logitBias/kernel']!.shape, 0, 1, 'float32', 3) }));
       const n = 64;

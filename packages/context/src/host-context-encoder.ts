@@ -17,6 +17,8 @@ export interface HostEncoderWeights {
   tables: Map<string, Float32Array>; // [rows*e] row-major
   fusionKernel: Float32Array | null; // [(d+Σe)*outDim]
   fusionBias: Float32Array | null; // [outDim]
+  /** ReLU branch of the concat fusion (`fusionHidden` > 0), else null. */
+  hidden: { kernel: Float32Array; bias: Float32Array; out: Float32Array } | null; // [(d+Σe)*h], [h], [h*outDim]
   biasKernel: Float32Array | null; // [Σe]
 }
 
@@ -109,26 +111,42 @@ export class HostContextEncoder {
       }
       return out;
     }
-    const W = this.weights.fusionKernel!;
-    const b = this.weights.fusionBias!;
+    const hidden = this.weights.hidden;
     const acc = new Float64Array(D);
+    const h = hidden === null ? null : new Float64Array(hidden.bias.length);
     for (let i = 0; i < n; i++) {
-      for (let c = 0; c < D; c++) acc[c] = b[c]!;
-      for (let r = 0; r < d; r++) {
-        const x = itemEmb[i * d + r]!;
-        if (x === 0) continue;
-        const row = r * D;
-        for (let c = 0; c < D; c++) acc[c]! += x * W[row + c]!;
-      }
-      for (let r = 0; r < this.contextDim; r++) {
-        const x = ctxVec[i * this.contextDim + r]!;
-        if (x === 0) continue;
-        const row = (d + r) * D;
-        for (let c = 0; c < D; c++) acc[c]! += x * W[row + c]!;
+      this.affine(itemEmb, ctxVec, i, this.weights.fusionKernel!, this.weights.fusionBias!, acc);
+      if (hidden !== null) {
+        this.affine(itemEmb, ctxVec, i, hidden.kernel, hidden.bias, h!);
+        for (let j = 0; j < h!.length; j++) {
+          const a = h![j]!;
+          if (a <= 0) continue; // ReLU
+          const row = j * D;
+          for (let c = 0; c < D; c++) acc[c]! += a * hidden.out[row + c]!;
+        }
       }
       for (let c = 0; c < D; c++) out[i * D + c] = acc[c]!;
     }
     return out;
+  }
+
+  /** acc = [itemEmb_i, ctxVec_i]·W + b for row i (W is [(d+Σe), acc.length]). */
+  private affine(itemEmb: Float32Array, ctxVec: Float64Array, i: number, W: Float32Array, b: Float32Array, acc: Float64Array): void {
+    const d = this.itemDim;
+    const D = acc.length;
+    for (let c = 0; c < D; c++) acc[c] = b[c]!;
+    for (let r = 0; r < d; r++) {
+      const x = itemEmb[i * d + r]!;
+      if (x === 0) continue;
+      const row = r * D;
+      for (let c = 0; c < D; c++) acc[c]! += x * W[row + c]!;
+    }
+    for (let r = 0; r < this.contextDim; r++) {
+      const x = ctxVec[i * this.contextDim + r]!;
+      if (x === 0) continue;
+      const row = (d + r) * D;
+      for (let c = 0; c < D; c++) acc[c]! += x * W[row + c]!;
+    }
   }
 
   /** [n*d] item embeddings + behaviour context columns ([n*width] each) → [n*outDim]. n defaults to 1. */

@@ -21,6 +21,8 @@ export interface CtrContextOptions {
   fusion?: FusionMode;
   embeddingDim?: number;
   outDim?: number;
+  /** Width of the concat fusion's ReLU branch (`ContextEncoder` `fusionHidden`). Default 0 (linear fusion). */
+  fusionHidden?: number;
   /** Per-behaviour logit bias from static context (DESIGN §1). Default false. */
   logitBias?: boolean;
 }
@@ -113,11 +115,12 @@ function resolveConfig(config: CtrModelConfig): ResolvedCtrModelConfig {
   }
   const contextFeatures = validateFeatureSpecs(`${where}: config.contextFeatures`, config.contextFeatures ?? []);
   const c = config.context ?? {};
-  checkKnownKeys(`${where}: config.context`, c, ['fusion', 'embeddingDim', 'outDim', 'logitBias'], (m) => new VqlModelError('INVALID_CONFIG', m));
+  checkKnownKeys(`${where}: config.context`, c, ['fusion', 'embeddingDim', 'outDim', 'fusionHidden', 'logitBias'], (m) => new VqlModelError('INVALID_CONFIG', m));
   const context = {
     fusion: c.fusion ?? 'concat',
     embeddingDim: c.embeddingDim ?? 16,
     outDim: c.outDim ?? embeddingDim,
+    fusionHidden: c.fusionHidden ?? 0,
     logitBias: (c.logitBias ?? false) && contextFeatures.length > 0,
   };
   return {
@@ -183,7 +186,7 @@ export class CtrModel {
         features: this.config.contextFeatures,
         itemDim: d,
         fusion: this.config.context.fusion,
-        ...(this.config.context.fusion === 'concat' ? { embeddingDim: this.config.context.embeddingDim, outDim: this.config.context.outDim } : {}),
+        ...(this.config.context.fusion === 'concat' ? { embeddingDim: this.config.context.embeddingDim, outDim: this.config.context.outDim, fusionHidden: this.config.context.fusionHidden } : {}),
         logitBias: this.config.context.logitBias,
         seed: ctxSeed,
       });
