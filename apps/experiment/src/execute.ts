@@ -3,16 +3,16 @@ import { join } from 'node:path';
 import { batches, userBatches } from '@vql/data';
 import type { CtrSampleSet } from '@vql/data';
 import { auc, gaucDetail, logLoss } from '@vql/metrics';
+import { registerBaselines } from '@vql/baselines';
 import { CtrModel, Trainer, predictSamples } from '@vql/model';
 import type { BatchLayout } from '@vql/model';
 import { initBackend } from '@vql/runtime';
 import type { DatasetName, ExperimentConfig } from './config.js';
 import { prepareDataset } from './datasets.js';
-import { ExperimentRunError } from './errors.js';
 import type { PreparedDataset } from './datasets.js';
-import { fitCategoryMixFloor } from './floor.js';
-import { modelConfigFor } from './methods.js';
-import type { RunSpec } from './plan.js';
+import { modelConfigFor } from './methods/model-config.js';
+import { methodEntry } from './methods/table.js';
+import type { RunSpec } from './run-spec.js';
 import type { RunRecord } from './results.js';
 import type { RunExecutor } from './runner.js';
 
@@ -69,6 +69,8 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
     return { ...testMetrics(data.test, probs), predictions: file, testSet: testSetFiles(outDir, data, spec.seed) };
   }
 
+  // Explicit: the baseline kinds the method table names become buildable by @vql/model.
+  registerBaselines();
   return {
     async prepare(config) {
       await initBackend({ backend: config.backend });
@@ -79,29 +81,11 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
         return measureLatency(spec, config);
       }
       const data = await dataset(config, spec.dataset, spec.seed);
-      if (spec.method === 'oracle') {
-        if (data.oracle === undefined) throw new ExperimentRunError('NO_ORACLE', `oracle: dataset ${data.name} has no true click probabilities (only the synthetic generator knows them)`);
-        const full = spec.variant === 'full-history';
-        const probs = full ? data.test.trueProb! : data.oracle.probabilities(data.test, spec.L);
-        return {
-          ...scored(outDir, spec, data, probs),
-          historyPolicy: full ? 'whole-history' : 'newest-L',
-          note: full ? 'true click probability of the generator (ceiling)' : `the true model restricted to the newest ${spec.L} behaviours (ceiling at this L)`,
-        };
-      }
-      if (spec.method === 'floor') {
-        if (data.categoryFeature === null || !data.schema.context.some((f) => f.name === data.categoryFeature && f.kind === 'categorical')) {
-          return { note: `no categorical item feature on ${data.name}: the floor needs one` };
-        }
-        const started = performance.now();
-        const floor = fitCategoryMixFloor(data.train, { categoryFeature: data.categoryFeature, L: spec.L });
-        const trainSeconds = (performance.now() - started) / 1000;
-        return {
-          ...scored(outDir, spec, data, floor.predict(data.test)),
-          trainSeconds,
-          historyPolicy: 'newest-L',
-          note: `logistic on target category × category mix of the newest L (${floor.parameters} parameters)`,
-        };
+      const entry = methodEntry(spec.method);
+      if (entry.reference !== undefined) {
+        // Floor and oracle: scored from the samples, nothing trained through a CtrModel.
+        const { probs, values } = entry.reference({ spec, config, data });
+        return probs === null ? values : { ...scored(outDir, spec, data, probs), ...values };
       }
       const cost = config.train.maxRunSeconds === undefined ? null : estimateCost(spec, config, data);
       if (cost !== null && cost > config.train.maxRunSeconds!) {

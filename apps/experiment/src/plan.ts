@@ -1,24 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { DatasetName, ExperimentConfig, MethodName } from './config.js';
+import type { DatasetName, ExperimentConfig } from './config.js';
 import { VQL_ABLATIONS, fixedBudgetSizes, mainLengths, multiScaleSizes } from './config.js';
-
-export type Study = 'main' | 'ablation' | 'codebook-sweep' | 'group-sweep' | 'length-sweep' | 'latency';
-
-/** One training (or latency) run: everything that determines its numbers. */
-export interface RunSpec {
-  id: string;
-  /** Every study this run's numbers appear in (a main-comparison VQL run is also a sweep point). */
-  studies: Study[];
-  method: MethodName;
-  /** 'default', a VQL ablation name, or the oracle's 'full-history' / 'at-L'. */
-  variant: string;
-  dataset: DatasetName;
-  L: number;
-  /** Codebook sizes per group (VQL family) — recorded as K = largest, G = count. */
-  codebookSizes: number[];
-  heads: number;
-  seed: number;
-}
+import { methodEntry } from './methods/table.js';
+import type { RunSpec, Study } from './run-spec.js';
 
 type RunParams = Omit<RunSpec, 'id' | 'studies'> & { study: Study };
 
@@ -51,13 +35,11 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
   };
   const { model, studies } = config;
   const datasets = config.datasets.filter((d) => available.has(d.name));
-  // The oracle is scored on the whole history and on the newest L: oracle@L is the ceiling of a
-  // method that sees L behaviours, the full-history oracle that of one that sees them all.
+  // A method runs once per variant its table entry lists for the dataset (the oracle: on the whole
+  // history and on the newest L, the ceilings of methods that see all or L behaviours).
   const pushMethod = (params: Omit<RunParams, 'variant'>): void => {
-    if (params.method !== 'oracle') return runs.push({ ...params, variant: 'default' });
-    if (params.dataset !== 'synthetic') return;
-    runs.push({ ...params, variant: 'full-history' });
-    runs.push({ ...params, variant: 'at-L' });
+    const variants = methodEntry(params.method).variants?.(params.dataset) ?? ['default'];
+    for (const variant of variants) runs.push({ ...params, variant });
   };
   for (const seed of config.seeds) {
     for (const ds of datasets) {

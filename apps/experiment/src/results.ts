@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExperimentConfigError } from './errors.js';
-import type { RunSpec } from './plan.js';
+import type { RunSpec } from './run-spec.js';
 
 /** One line of results.json: what the issue lists, plus provenance. */
 export interface RunRecord {

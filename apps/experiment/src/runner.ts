@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { DatasetName, ExperimentConfig } from './config.js';
 import { ExperimentConfigError } from './errors.js';
-import type { RunSpec } from './plan.js';
+import type { RunSpec } from './run-spec.js';
 import { planRuns } from './plan.js';
 import type { RunRecord } from './results.js';
 import { ResultsStore, recordFor } from './results.js';

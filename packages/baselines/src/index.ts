@@ -1,4 +1,3 @@
-import './register.js'; // importing @vql/baselines registers every baseline kind with @vql/model
 export { VqlBaselinesError } from './errors.js';
 export type { VqlBaselinesErrorCode } from './errors.js';
 export { registerBaselines, BASELINE_FACTORIES } from './register.js';

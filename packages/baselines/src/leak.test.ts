@@ -2,10 +2,11 @@ import { initBackend, tf, type Tensor } from '@vql/runtime';
 import { assertNoTensorLeak } from '@vql/runtime/testing';
 import { createInterestModule } from '@vql/model';
 import type { InterestModuleConfig } from '@vql/model';
-import './index.js';
+import { registerBaselines } from './register.js';
 import { buildContext, inputsFor, randomBatch, randomTable } from './test-fixtures.js';
 
 beforeAll(async () => {
+  registerBaselines();
   await initBackend();
 });
 
@@ -26,7 +27,6 @@ describe('no tensor leaks in forward + backward', () => {
     { kind: 'sdim', rounds: 4, hashBits: 2 },
     { kind: 'slot-compression', slots: 3, useTime: true },
     { kind: 'multi-interest', interests: 2, useTime: true },
-    { kind: 'last-n', n: 3 },
   ])('$kind', async (config) => {
     const module = createInterestModule(config, buildContext(D, L, true));
     const table = tf.variable(tf.tensor2d(randomTable(1, N, D), [N + 1, D]));
@@ -51,7 +51,7 @@ describe('no tensor leaks in forward + backward', () => {
 
 describe('no tensors left after dispose', () => {
   // Without a kernel: @vql/temporal-kernel's variables keep their initial tensors (2 per kernel), not ours.
-  it.each(['sim-hard', 'sim-soft', 'eta', 'twin', 'sdim', 'slot-compression', 'multi-interest', 'last-n'])('%s', (kind) => {
+  it.each(['sim-hard', 'sim-soft', 'eta', 'twin', 'sdim', 'slot-compression', 'multi-interest'])('%s', (kind) => {
     const before = tf.memory().numTensors;
     createInterestModule({ kind }, buildContext(D, L, true)).dispose();
     expect(tf.memory().numTensors).toBe(before);

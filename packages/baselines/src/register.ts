@@ -3,7 +3,6 @@ import type { InterestModuleFactory } from '@vql/model';
 import { MultiInterest } from './compression/multi-interest.js';
 import { SlotCompression } from './compression/slot-compression.js';
 import { Eta } from './topk/eta.js';
-import { LastN } from './topk/last-n.js';
 import { Sdim } from './topk/sdim.js';
 import { SimHard } from './topk/sim-hard.js';
 import { SimSoft } from './topk/sim-soft.js';
@@ -18,13 +17,13 @@ export const BASELINE_FACTORIES: Readonly<Record<string, InterestModuleFactory>>
   sdim: Sdim.fromConfig,
   'slot-compression': SlotCompression.fromConfig,
   'multi-interest': MultiInterest.fromConfig,
-  'last-n': LastN.fromConfig,
 };
 
 /**
- * Registers every baseline with @vql/model's registry; runs once when any entry point of
- * @vql/baselines is imported. Kinds already registered (e.g. a 'last-n' from @vql/model) are left
- * alone, so the package never shadows another's module.
+ * Registers every baseline with @vql/model's registry — call it once before building a model
+ * with a baseline kind (importing the package registers nothing). Kinds already registered are
+ * left alone, so calling it twice is harmless and the package never shadows another's module.
+ * Returns the kinds it added.
  */
 export function registerBaselines(): string[] {
   const existing = new Set(interestModuleKinds());
@@ -36,5 +35,3 @@ export function registerBaselines(): string[] {
   }
   return added;
 }
-
-registerBaselines();

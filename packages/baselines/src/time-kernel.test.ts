@@ -3,12 +3,13 @@ import { createInterestModule } from '@vql/model';
 import type { CtrBatchLike, InterestModule, InterestModuleConfig } from '@vql/model';
 import { createKernel } from '@vql/temporal-kernel';
 import type { KernelConfig } from '@vql/temporal-kernel';
-import './index.js';
+import { registerBaselines } from './register.js';
 import { buildContext, handBatch, inputsFor, randomTable } from './test-fixtures.js';
 import { gradNorms } from './test-grad.js';
 import { Twin } from './topk/twin.js';
 
 beforeAll(async () => {
+  registerBaselines();
   await initBackend();
 });
 
@@ -35,7 +36,6 @@ const KINDS: InterestModuleConfig[] = [
   { kind: 'sim-soft', k: 4, retrievalDim: 4 },
   { kind: 'eta', k: 4, hashBits: 16 },
   { kind: 'twin', k: 4 },
-  { kind: 'last-n', n: 4 },
   { kind: 'sdim', rounds: 4, hashBits: 1, normalize: 'count' },
 ];
 

@@ -26,7 +26,8 @@ setCausalScanThreads(args.threads ?? 1);
 if (args.method === 'twin') {
   // @vql/baselines depends on @vql/model, so model cannot declare it; the bench (not shipped)
   // loads its sources directly to measure TWIN beside VQL in the same harness.
-  await import('../../baselines/src/index.js');
+  const { registerBaselines } = (await import('../../baselines/src/index.js')) as { registerBaselines: () => string[] };
+  registerBaselines();
 }
 const interest: Record<BenchMethod, InterestModuleConfig> = {
   'full-attention': { kind: 'full-attention', heads: 4, headDim: 8 },

@@ -1,4 +1,4 @@
-import type { CausalLayout } from './causal-cache-attention.js';
+import type { CausalLayout } from './interest-module.js';
 import { VqlModelError } from './errors.js';
 import type { InterestHostBatch } from './interest-module.js';
 

@@ -4,7 +4,7 @@ import { tinySyntheticConfig } from '@vql/data/testing';
 import { initBackend, tf } from '@vql/runtime';
 import { causalCacheHost } from './causal-cache-attention.js';
 import { setCausalScanThreads } from './causal-scan-pool.js';
-import type { CausalLayout } from './causal-cache-attention.js';
+import type { CausalLayout } from './interest-module.js';
 import { CtrModel } from './ctr-model.js';
 import type { CtrModelConfig } from './ctr-model.js';
 import type { PreparedBatch } from './batch-adapter.js';

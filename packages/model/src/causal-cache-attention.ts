@@ -5,7 +5,7 @@ import type { CausalCacheGrads, CausalCacheOptions, ScanGrads } from './causal-s
 import { causalScanThreads, runScanJobs, sharedArray, splitUsers } from './causal-scan-pool.js';
 import type { ScanInputs } from './causal-scan-pool.js';
 
-export type { CausalLayout, CausalCacheOptions, CausalCacheGrads } from './causal-scan.js';
+export type { CausalCacheOptions, CausalCacheGrads } from './causal-scan.js';
 
 /**
  * VQL attention of every target over all the behaviours before it, trained from causal caches

@@ -1,26 +1,5 @@
 import type { AttentionShape } from './attention-core.js';
-
-/**
- * Where the events and targets of a user-grouped batch lie (DESIGN §2b). Events of user k are
- * [eventOffsets[k], eventOffsets[k+1]) with non-decreasing times; its targets are
- * [targetOffsets[k], targetOffsets[k+1]) in time order, target j seeing the user's first
- * historyEnd[j] events (non-decreasing in j, every one strictly before the target in time).
- */
-export interface CausalLayout {
-  readonly numUsers: number; // Bu
-  readonly eventOffsets: Int32Array; // [Bu+1]
-  readonly eventRow: Int32Array; // [E] unique row of each event (keys, values, bias are per row)
-  readonly eventTime: Float64Array; // [E] seconds
-  readonly targetOffsets: Int32Array; // [Bu+1]
-  readonly targetTime: Float64Array; // [T] seconds
-  readonly historyEnd: Int32Array; // [T] relative to the user's first event
-  /**
-   * First event target j sees (relative, non-decreasing within a user): the newest-L window
-   * max(0, historyEnd − L). Absent: 0, the whole history. Events leaving the window are
-   * subtracted from the state (float64; a code whose count drops to 0 is reset to exact zeros).
-   */
-  readonly historyStart?: Int32Array; // [T]
-}
+import type { CausalLayout } from './interest-module.js';
 
 export interface CausalCacheOptions {
   readonly layout: CausalLayout;

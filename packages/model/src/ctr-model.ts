@@ -12,7 +12,7 @@ import { gatherRows } from './gather-rows.js';
 import { resolveHistoryPolicy } from './history-policy.js';
 import type { HistoryPolicy } from './history-policy.js';
 import { makeInterestInputs } from './interest-inputs.js';
-import { checkInterestOutput, createInterestModule } from './interest-module.js';
+import { checkInterestOutput, createInterestModule } from './interest-registry.js';
 import type { InterestModule, InterestModuleConfig, InterestStats } from './interest-module.js';
 import { prepareUserBatchFor } from './user-batch-adapter.js';
 

@@ -1,11 +1,6 @@
 export { VqlModelError } from './errors.js';
 export type { VqlModelErrorCode } from './errors.js';
-export {
-  registerInterestModule,
-  createInterestModule,
-  interestModuleKinds,
-  checkInterestOutput,
-} from './interest-module.js';
+export { registerInterestModule, createInterestModule, interestModuleKinds } from './interest-registry.js';
 export { takeWeight } from './take-weight.js';
 export type {
   InterestModule,
@@ -16,6 +11,7 @@ export type {
   InterestOutput,
   InterestStats,
   InterestHostBatch,
+  CausalLayout,
 } from './interest-module.js';
 export { gatherRows } from './gather-rows.js';
 export { FullTargetAttention } from './full-target-attention.js';
@@ -34,7 +30,7 @@ export { Trainer, evaluateModel, predictSamples, formatEpoch } from './trainer.j
 export { layoutBatches, layoutBatchCount } from './batch-layout.js';
 export type { BatchLayout, LayoutBatchOptions } from './batch-layout.js';
 export { causalCacheAttention, causalCacheHost } from './causal-cache-attention.js';
-export type { CausalLayout, CausalCacheOptions, CausalCacheGrads } from './causal-cache-attention.js';
+export type { CausalCacheOptions, CausalCacheGrads } from './causal-cache-attention.js';
 export { setCausalScanThreads, causalScanThreads } from './causal-scan-pool.js';
 export { prepareUserBatch, validateUserBatch } from './user-batch-adapter.js';
 export { resolveHistoryPolicy, describeHistoryPolicy } from './history-policy.js';

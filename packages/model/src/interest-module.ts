@@ -1,8 +1,7 @@
 import type { JsonValue, Tensor, Variable } from '@vql/runtime';
-import { builtinInterestModules } from './builtin-modules.js';
-import type { CausalLayout } from './causal-cache-attention.js';
-import { VqlModelError } from './errors.js';
 
+// Types only (the registry that builds modules by kind is interest-registry.ts).
+//
 // The one interface every user-interest method implements: VQL, full target attention, and the
 // baselines (SIM hard/soft, ETA, TWIN, SDIM, compression). `CtrModel`, `Trainer`, the evaluator and
 // the experiment runner only ever talk to an `InterestModule`, built by name from a JSON config.
@@ -96,6 +95,28 @@ export interface InterestInputs {
   readonly causal?: CausalLayout;
 }
 
+/**
+ * Where the events and targets of a user-grouped batch lie (DESIGN §2b). Events of user k are
+ * [eventOffsets[k], eventOffsets[k+1]) with non-decreasing times; its targets are
+ * [targetOffsets[k], targetOffsets[k+1]) in time order, target j seeing the user's first
+ * historyEnd[j] events (non-decreasing in j, every one strictly before the target in time).
+ */
+export interface CausalLayout {
+  readonly numUsers: number; // Bu
+  readonly eventOffsets: Int32Array; // [Bu+1]
+  readonly eventRow: Int32Array; // [E] unique row of each event (keys, values, bias are per row)
+  readonly eventTime: Float64Array; // [E] seconds
+  readonly targetOffsets: Int32Array; // [Bu+1]
+  readonly targetTime: Float64Array; // [T] seconds
+  readonly historyEnd: Int32Array; // [T] relative to the user's first event
+  /**
+   * First event target j sees (relative, non-decreasing within a user): the newest-L window
+   * max(0, historyEnd − L). Absent: 0, the whole history. Events leaving the window are
+   * subtracted from the state (float64; a code whose count drops to 0 is reset to exact zeros).
+   */
+  readonly historyStart?: Int32Array; // [T]
+}
+
 /** What `forward` returns. */
 export interface InterestOutput {
   /** The user-interest vector; finite for every row, zeros for users with an empty history. */
@@ -163,78 +184,3 @@ export interface InterestModule {
 }
 
 export type InterestModuleFactory = (config: InterestModuleConfig, context: InterestBuildContext) => InterestModule;
-
-const registry = new Map<string, InterestModuleFactory>();
-let builtinsInstalled = false;
-
-function ensureBuiltins(): void {
-  if (builtinsInstalled) return;
-  builtinsInstalled = true;
-  for (const [kind, factory] of builtinInterestModules()) if (!registry.has(kind)) registry.set(kind, factory);
-}
-
-/**
- * Makes `kind` buildable by `createInterestModule` (VQL and full attention register themselves
- * when `@vql/model` is imported; `@vql/baselines` registers its own). Registering a kind twice
- * throws unless `replace` is set, so two packages cannot silently shadow each other.
- */
-export function registerInterestModule(
-  kind: string,
-  factory: InterestModuleFactory,
-  options: { replace?: boolean } = {},
-): void {
-  if (typeof kind !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(kind)) {
-    throw new VqlModelError('INVALID_ARGUMENT', `registerInterestModule(kind): kind must be kebab-case, got ${JSON.stringify(kind)}.`);
-  }
-  if (typeof factory !== 'function') {
-    throw new VqlModelError('INVALID_ARGUMENT', `registerInterestModule("${kind}", factory): factory must be a function.`);
-  }
-  ensureBuiltins();
-  if (registry.has(kind) && options.replace !== true) {
-    throw new VqlModelError('DUPLICATE_KIND', `registerInterestModule: kind "${kind}" is already registered; pass { replace: true } to override it.`);
-  }
-  registry.set(kind, factory);
-}
-
-/** Registered kinds, sorted. */
-export function interestModuleKinds(): string[] {
-  ensureBuiltins();
-  return [...registry.keys()].sort();
-}
-
-/** Builds a module from its JSON config; throws naming the unknown kind and the known ones. */
-export function createInterestModule(config: InterestModuleConfig, context: InterestBuildContext): InterestModule {
-  if (config === null || typeof config !== 'object' || typeof config.kind !== 'string') {
-    throw new VqlModelError('INVALID_CONFIG', 'createInterestModule(config): config must be an object with a string "kind".');
-  }
-  ensureBuiltins();
-  const factory = registry.get(config.kind);
-  if (factory === undefined) {
-    throw new VqlModelError(
-      'UNKNOWN_KIND',
-      `createInterestModule: unknown interest module kind "${config.kind}"; registered: ${interestModuleKinds().join(', ') || 'none'}.`,
-    );
-  }
-  const module = factory(config, context);
-  if (module.kind !== config.kind) {
-    throw new VqlModelError('INVALID_CONFIG', `createInterestModule: factory for "${config.kind}" built a module of kind "${module.kind}".`);
-  }
-  return module;
-}
-
-/**
- * Checks a module's output against the batch (shape [B, outputDim], auxLoss scalar); the model
- * calls it on every forward so a broken baseline fails with its name, not deep inside the tower.
- */
-export function checkInterestOutput(module: InterestModule, output: InterestOutput, batchSize: number): void {
-  const shape = output.interest.shape;
-  if (shape.length !== 2 || shape[0] !== batchSize || shape[1] !== module.outputDim) {
-    throw new VqlModelError(
-      'SHAPE_MISMATCH',
-      `interest module "${module.kind}" returned interest of shape [${shape.join(', ')}], expected [${batchSize}, ${module.outputDim}].`,
-    );
-  }
-  if (output.auxLoss !== undefined && output.auxLoss.rank !== 0) {
-    throw new VqlModelError('SHAPE_MISMATCH', `interest module "${module.kind}" returned an auxLoss of rank ${output.auxLoss.rank}; expected a scalar.`);
-  }
-}

@@ -2,7 +2,7 @@ import { expandUserBatch } from '@vql/data';
 import type { UserBatch } from '@vql/data';
 import { featureWidth, prepareBatch } from './batch-adapter.js';
 import type { AdapterOptions, CtrBatchLike, PreparedBatch } from './batch-adapter.js';
-import type { CausalLayout } from './causal-cache-attention.js';
+import type { CausalLayout } from './interest-module.js';
 import { VqlModelError } from './errors.js';
 
 function fail(message: string): never {

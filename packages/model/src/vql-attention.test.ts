@@ -1,6 +1,6 @@
 import { initBackend, tf } from '@vql/runtime';
 import { attend } from './attention-core.js';
-import { createInterestModule } from './interest-module.js';
+import { createInterestModule } from './interest-registry.js';
 import { randomCtrBatch, randomInterestInputs } from './testing/index.js';
 import { VqlAttention } from './vql-attention.js';
 

@@ -1,4 +1,3 @@
-import '../register.js'; // importing the subpath registers every baseline kind
 export { SlotCompression } from './slot-compression.js';
 export type { SlotCompressionOptions } from './slot-compression.js';
 export { MultiInterest } from './multi-interest.js';

@@ -1,4 +1,3 @@
-import '../register.js'; // importing the subpath registers every baseline kind
 export { TwinScorer } from './twin-scorer.js';
 export type { TwinScorerOptions, TwinUserState } from './twin-scorer.js';
 export { EtaScorer } from './eta-scorer.js';

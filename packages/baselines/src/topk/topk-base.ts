@@ -25,7 +25,7 @@ export function realPositions(inputs: InterestInputs, b: number, out: Int32Array
 export const DEFAULT_K = 50;
 
 /**
- * Shared frame of the two-stage "retrieve k, then attend" methods (SIM, ETA, TWIN, last-n): a
+ * Shared frame of the two-stage "retrieve k, then attend" methods (SIM, ETA, TWIN): a
  * general search unit (`select`, on the host, no gradient) picks ≤ k behaviours per row, and an
  * exact search unit (multi-head target attention over them) produces the interest. The ESU's
  * projections always train; what else trains is the subclass's business.

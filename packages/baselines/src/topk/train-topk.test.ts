@@ -1,10 +1,11 @@
 import { initBackend } from '@vql/runtime';
-import '../index.js';
+import { registerBaselines } from '../register.js';
 import { describeTraining } from '../test-train.js';
 
 const KERNEL = { type: 'expDecayMixture', timeUnit: 'seconds', numRates: 2, minTimescale: 3600, maxTimescale: 3.2e7 };
 
 beforeAll(async () => {
+  registerBaselines();
   await initBackend();
 });
 
