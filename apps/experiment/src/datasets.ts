@@ -1,5 +1,6 @@
 import { buildCtrSamples, datasetDir, generateSynthetic, loadDataset } from '@vql/data';
-import type { ContextFeatureSpec, CtrSampleSet, CtrSplits, DatasetSchema, SyntheticConfig, SyntheticOracle } from '@vql/data';
+import type { ContextFeatureSpec } from '@vql/context';
+import type { CtrSampleSet, CtrSplits, DatasetSchema, SyntheticConfig, SyntheticOracle } from '@vql/data';
 import { createRng } from '@vql/runtime';
 import type { DatasetConfig, DatasetName, ExperimentConfig } from './config.js';
 import { loadUserDataset, userDatasetAvailable } from './user-datasets.js';

@@ -1,11 +1,11 @@
 import { initBackend, tf } from '@vql/runtime';
 import { createInterestModule } from '@vql/model';
-import type { CtrBatchLike, InterestModule, InterestModuleConfig } from '@vql/model';
+import type { CtrBatch } from '@vql/data';
+import type { InterestModule, InterestModuleConfig } from '@vql/model';
 import { createKernel } from '@vql/temporal-kernel';
 import type { KernelConfig } from '@vql/temporal-kernel';
 import { registerBaselines } from './register.js';
-import { buildContext, handBatch, inputsFor, randomTable } from './test-fixtures.js';
-import { gradNorms } from './test-grad.js';
+import { buildContext, handBatch, inputsFor, randomTable, gradNorms } from './testing/index.js';
 import { Twin } from './topk/twin.js';
 
 beforeAll(async () => {
@@ -20,9 +20,9 @@ const table = randomTable(31, N, D);
 const categories = Array.from({ length: N + 1 }, (_, i) => (i === 0 ? 0 : 1 + (i % 2)));
 const hourly = handBatch({ histories: [[1, 2, 3, 4, 5, 6, 7, 8], [9, 3]], targets: [10, 11], itemCategory: categories });
 /** Same items, one a day instead of one an hour: only dt changes. */
-const daily: CtrBatchLike = { ...hourly, historyTime: hourly.historyTime.map((t) => (t === 0 ? 0 : 1e6 - (1e6 - t) * 24)) };
+const daily: CtrBatch = { ...hourly, historyTime: hourly.historyTime.map((t) => (t === 0 ? 0 : 1e6 - (1e6 - t) * 24)) };
 
-function interest(m: InterestModule, batch: CtrBatchLike): number[][] {
+function interest(m: InterestModule, batch: CtrBatch): number[][] {
   const t = tf.tensor2d(table, [N + 1, D]);
   const out = tf.tidy(() => m.forward(inputsFor(batch, t, N)).interest.arraySync() as number[][]);
   t.dispose();

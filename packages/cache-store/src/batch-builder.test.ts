@@ -7,7 +7,7 @@ import { buildAllCaches, resolveWorkerEntry } from './batch-builder.js';
 import { CtrCacheModel } from './cache-model.js';
 import { CachedScorer, buildUserCache } from './cached-scorer.js';
 import { userHistory } from './history-table.js';
-import type { HistoryTable } from './history-table.js';
+import type { EventTableView } from '@vql/data';
 import { encodeCache } from './codec.js';
 import { MemoryCacheStore } from './memory-cache-store.js';
 import { maxAbsDiff } from './test-utils.js';
@@ -15,7 +15,7 @@ import { maxAbsDiff } from './test-utils.js';
 const NUM_ITEMS = 60;
 const USERS = 40;
 
-function makeTable(seed: number): HistoryTable {
+function makeTable(seed: number): EventTableView {
   const rng = createRng(seed);
   const lengths = Array.from({ length: USERS }, (_, u) => (u === 6 ? 0 : 1 + rng.int(150)));
   const userOffsets = new Int32Array(USERS + 2);
@@ -35,8 +35,8 @@ function makeTable(seed: number): HistoryTable {
     itemContext: { cat: Int32Array.from({ length: NUM_ITEMS + 1 }, (_, i) => (i === 0 ? 0 : 1 + (i % 5))) },
     schema: {
       context: [
-        { name: 'cat', kind: 'categorical', scope: 'item' },
-        { name: 'play', kind: 'numeric', scope: 'event' },
+        { name: 'cat', kind: 'categorical', scope: 'item', vocabSize: 5 },
+        { name: 'play', kind: 'numeric', scope: 'event', boundaries: [0.5] },
       ],
     },
   };

@@ -12,14 +12,14 @@ import { VqlCacheStoreError, cacheStoreCode } from './errors.js';
 import { checkTimes, resolveTimeBounds } from './time-bounds.js';
 import type { TimeBounds } from './time-bounds.js';
 import { checkTable, numUsers } from './history-table.js';
-import type { HistoryTable } from './history-table.js';
+import type { EventTableView } from '@vql/data';
 import type { WorkerInit, WorkerReply } from './build-worker.js';
 
 export interface BuildAllOptions {
   /** Directory written by `exportModel` (@vql/model); every worker loads it. */
   modelDir: string;
   /** The dataset's events (`EventTable` of @vql/data). */
-  table: HistoryTable;
+  table: EventTableView;
   store: CacheStore;
   /** Worker threads. Default min(2, available cores). */
   workers?: number;

@@ -7,11 +7,11 @@ import { CtrCacheModel } from './cache-model.js';
 import { buildUserCache } from './cached-scorer.js';
 import { encodeCache } from './codec.js';
 import { userHistory } from './history-table.js';
-import type { HistoryTable } from './history-table.js';
+import type { EventTableView } from '@vql/data';
 
 export interface WorkerInit {
   modelDir: string;
-  table: HistoryTable;
+  table: EventTableView;
   ignoreHistoryWindow: boolean;
   /** `now` fixed by the caller (functions cannot be posted). */
   timeBounds: { earliest: number; maxFutureSkew: number; now: number };

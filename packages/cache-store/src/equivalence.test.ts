@@ -1,7 +1,8 @@
 // The main correctness guarantee: scores from the cache alone equal the model's own forward
 // pass (`CtrModel.predict` over the raw history) for random models and histories.
 import { CtrModel } from '@vql/model';
-import type { CtrBatchLike, CtrModelConfig } from '@vql/model';
+import type { CtrBatch } from '@vql/data';
+import type { CtrModelConfig } from '@vql/model';
 import { createRng, initBackend, tf } from '@vql/runtime';
 import { CtrCacheModel } from './cache-model.js';
 import type { UserHistory } from './cache-model.js';
@@ -44,7 +45,7 @@ function randomHistory(L: number, seed: number, now: number): UserHistory {
 }
 
 /** N candidate rows sharing one user's history: what the model's forward pass sees. */
-function batchFor(history: UserHistory, candidates: Int32Array, now: number): CtrBatchLike {
+function batchFor(history: UserHistory, candidates: Int32Array, now: number): CtrBatch {
   const B = candidates.length;
   const L = history.items.length;
   const rep = <T extends Int32Array | Float32Array | Float64Array>(src: T, make: (n: number) => T): T => {

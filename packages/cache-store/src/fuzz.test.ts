@@ -4,7 +4,7 @@
 // random byte damage to a blob is always a CorruptCacheError.
 import fc from 'fast-check';
 import { CtrModel } from '@vql/model';
-import type { CtrBatchLike } from '@vql/model';
+import type { CtrBatch } from '@vql/data';
 import { createRng, initBackend } from '@vql/runtime';
 import { CtrCacheModel } from './cache-model.js';
 import { CachedScorer, appendEvents, buildUserCache } from './cached-scorer.js';
@@ -161,7 +161,7 @@ describe('fuzz: cache == CtrModel.predict', () => {
         for (let a = chunk; a < L; a += chunk) appendEvents(cache, part(a, a + chunk), cm);
         appendEvents(cache, part(0, Math.min(2, L)), cm); // a redelivery
         const candidates = Int32Array.of(1 + rng.int(50), 1 + rng.int(50));
-        const batch: CtrBatchLike = {
+        const batch: CtrBatch = {
           size: 2,
           maxLen: L,
           user: new Int32Array(2).fill(1),

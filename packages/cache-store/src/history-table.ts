@@ -1,23 +1,13 @@
+import { featureWidth } from '@vql/context';
+import type { EventTableView } from '@vql/data';
 import type { UserHistory } from './cache-model.js';
 import { VqlCacheStoreError } from './errors.js';
 
-/** The parts of `@vql/data`'s `EventTable` the batch builder reads (structurally compatible). */
-export interface HistoryTable {
-  numEvents: number;
-  /** [numUsers + 2]: events of user u are userOffsets[u] .. userOffsets[u+1]. */
-  userOffsets: Int32Array;
-  item: Int32Array; // [E]
-  time: Float64Array; // [E] seconds
-  eventContext: Record<string, Int32Array | Float32Array>; // [E*width]
-  itemContext: Record<string, Int32Array | Float32Array>; // [(numItems+1)*width]
-  schema: { context: ReadonlyArray<{ name: string; scope: 'item' | 'event'; kind: string; width?: number }> };
-}
-
-export function numUsers(table: HistoryTable): number {
+export function numUsers(table: EventTableView): number {
   return table.userOffsets.length - 2;
 }
 
-export function checkTable(where: string, table: HistoryTable): void {
+export function checkTable(where: string, table: EventTableView): void {
   if (table == null || !(table.userOffsets instanceof Int32Array) || table.userOffsets.length < 2) {
     throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: table must be an EventTable (userOffsets of numUsers + 2 entries).`);
   }
@@ -32,13 +22,13 @@ export function checkTable(where: string, table: HistoryTable): void {
 }
 
 /** Raw history of dense user `u` with every context column the model reads. */
-export function userHistory(table: HistoryTable, u: number): UserHistory {
+export function userHistory(table: EventTableView, u: number): UserHistory {
   const a = table.userOffsets[u]!;
   const b = table.userOffsets[u + 1]!;
   const items = table.item.subarray(a, b);
   const context: Record<string, Int32Array | Float32Array> = {};
   for (const f of table.schema.context) {
-    const w = f.kind === 'multi' ? (f.width ?? 1) : 1;
+    const w = featureWidth(f);
     if (f.scope === 'event') {
       context[f.name] = table.eventContext[f.name]!.subarray(a * w, b * w);
     } else {

@@ -21,4 +21,3 @@ export type { RedisCacheStoreOptions } from './redis-cache-store.js';
 export { buildAllCaches, resolveWorkerEntry } from './batch-builder.js';
 export type { BuildAllOptions, BuildReport, WorkerEntry } from './batch-builder.js';
 export { userHistory } from './history-table.js';
-export type { HistoryTable } from './history-table.js';

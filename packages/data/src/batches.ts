@@ -1,3 +1,4 @@
+import { featureWidth } from '@vql/context';
 import { createRng } from '@vql/runtime';
 import { VqlDataError, checkOptionKeys } from './errors.js';
 import type { CtrSampleSet } from './samples.js';
@@ -66,7 +67,7 @@ export function makeBatch(samples: CtrSampleSet, indices: ArrayLike<number>, max
   const specs = withContext ? t.schema.context : [];
   const itemWidth: number[] = [];
   for (const spec of specs) {
-    const width = spec.kind === 'multi' ? spec.width : 1;
+    const width = featureWidth(spec);
     itemWidth.push(width);
     if (spec.scope === 'item') {
       batch.targetContext[spec.name] = alloc(t.itemContext[spec.name]!, B * width);

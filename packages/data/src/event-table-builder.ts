@@ -1,6 +1,7 @@
 import { VqlDataError, checkOptionKeys } from './errors.js';
 import { Growable } from './growable.js';
-import type { CleaningReport, ContextColumn, ContextFeatureSpec, EventTable } from './types.js';
+import type { ContextFeatureSpec } from '@vql/context';
+import type { CleaningReport, ContextColumn, EventTable } from './types.js';
 
 /** A context feature as a reader declares it; vocabSize is filled in by the builder. */
 export type FeatureDecl =

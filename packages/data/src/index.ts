@@ -1,6 +1,6 @@
 export { VqlDataError, checkOptionKeys } from './errors.js';
 export type { VqlDataErrorCode } from './errors.js';
-export type { ContextFeatureSpec, DatasetSchema, EventTable, CleaningReport, ContextColumn } from './types.js';
+export type { DatasetSchema, EventTable, EventTableView, CleaningReport, ContextColumn } from './types.js';
 export { EventTableBuilder, resolveCleaning, timeUnitHint } from './event-table-builder.js';
 export type { CleaningOptions, FeatureDecl } from './event-table-builder.js';
 export { readCsvRows, resolveDataFile, parseId, parseNumber } from './csv.js';

@@ -1,13 +1,10 @@
+import type { ContextFeatureSpec } from '@vql/context';
+
 /**
  * Shapes shared with the rest of vql (see docs/architecture.md). Dense ids start at 1; 0 is the
  * padding / missing value everywhere.
  */
 
-/** One static context feature of a dataset. @vql/context accepts the same shape. */
-export type ContextFeatureSpec =
-  | { name: string; kind: 'categorical'; scope: 'item' | 'event'; vocabSize: number }
-  | { name: string; kind: 'multi'; scope: 'item' | 'event'; vocabSize: number; width: number }
-  | { name: string; kind: 'numeric'; scope: 'item' | 'event'; boundaries: number[] };
 
 export interface DatasetSchema {
   numUsers: number;
@@ -69,3 +66,11 @@ export interface EventTable {
   vocabularies: Record<string, string[]>;
   report: CleaningReport;
 }
+
+/**
+ * The part of an `EventTable` that reads users' histories (cache builders, serving): offsets,
+ * items, times, context columns and their specs. Any `EventTable` is one.
+ */
+export type EventTableView = Pick<EventTable, 'numEvents' | 'userOffsets' | 'item' | 'time' | 'eventContext' | 'itemContext'> & {
+  readonly schema: Pick<DatasetSchema, 'context'>;
+};

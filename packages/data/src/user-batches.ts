@@ -1,3 +1,4 @@
+import { featureWidth } from '@vql/context';
 import { createRng } from '@vql/runtime';
 import type { CtrBatch } from './batches.js';
 import { VqlDataError, checkOptionKeys } from './errors.js';
@@ -147,7 +148,7 @@ function makeUserBatch(samples: CtrSampleSet, chunks: readonly Chunk[], maxLen: 
   }
   const E = eventOffsets[Bu]!;
   const specs = withContext ? t.schema.context : [];
-  const widths = specs.map((s) => (s.kind === 'multi' ? s.width : 1));
+  const widths = specs.map((s) => featureWidth(s));
   const alloc = (like: ContextColumn, n: number): ContextColumn => (like instanceof Float32Array ? new Float32Array(n) : new Int32Array(n));
   const historyContext: Record<string, ContextColumn> = {};
   const targetContext: Record<string, ContextColumn> = {};

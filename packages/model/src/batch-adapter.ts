@@ -1,19 +1,15 @@
+import { featureWidth } from '@vql/context';
+import type { ContextFeatureSpec } from '@vql/context';
+import type { CtrBatch } from '@vql/data';
 import type { CausalLayout } from './interest-module.js';
 import { VqlModelError } from './errors.js';
 import type { InterestHostBatch } from './interest-module.js';
 
-/** What the adapter needs to know about a context feature (a subset of `ContextFeatureSpec`). */
-export interface AdapterFeature {
-  readonly name: string;
-  readonly kind: string; // 'categorical' | 'multi' | 'numeric'
-  readonly scope: string; // 'item' | 'event'
-  readonly width?: number;
-}
 
 export interface AdapterOptions {
   /** Item ids must lie in 1..numItems for targets and 0..numItems in histories. */
   readonly numItems: number;
-  readonly features: readonly AdapterFeature[];
+  readonly features: readonly ContextFeatureSpec[];
   /** Keep only the newest n behaviours of each history (null: keep all L). */
   readonly historyWindow: number | null;
   /** Newest n behaviours for the short-term branch (0: none). */
@@ -45,14 +41,6 @@ export interface PreparedBatch {
   readonly causal?: CausalLayout;
 }
 
-/** Minimal structural `CtrBatch` (label included) accepted by the model. */
-export interface CtrBatchLike extends InterestHostBatch {
-  readonly label: Float32Array;
-}
-
-export function featureWidth(f: AdapterFeature): number {
-  return f.kind === 'multi' ? (f.width ?? 1) : 1;
-}
 
 function checkLength(name: string, actual: number, expected: number): void {
   if (actual !== expected) {
@@ -61,7 +49,7 @@ function checkLength(name: string, actual: number, expected: number): void {
 }
 
 /** Validates a batch against the model's vocabulary and context schema; messages name field and index. */
-export function validateBatch(batch: CtrBatchLike, options: AdapterOptions): void {
+export function validateBatch(batch: CtrBatch, options: AdapterOptions): void {
   const B = batch.size;
   const L = batch.maxLen;
   if (!Number.isInteger(B) || B < 1) throw new VqlModelError('INVALID_BATCH', `batch.size must be a positive integer, got ${B}.`);
@@ -114,7 +102,7 @@ export function validateBatch(batch: CtrBatchLike, options: AdapterOptions): voi
 }
 
 /** Keeps the newest `window` behaviours of each row (oldest → newest order preserved). */
-export function applyHistoryWindow<T extends CtrBatchLike>(batch: T, window: number, features: readonly AdapterFeature[]): CtrBatchLike {
+export function applyHistoryWindow<T extends CtrBatch>(batch: T, window: number, features: readonly ContextFeatureSpec[]): CtrBatch {
   const B = batch.size;
   const L = batch.maxLen;
   if (window >= L) return batch;
@@ -155,7 +143,7 @@ export function applyHistoryWindow<T extends CtrBatchLike>(batch: T, window: num
  * features they are the distinct (item, event context) combinations, keyed by a string — slower
  * on the host, but the device work still scales with U, not B·L.
  */
-export function prepareBatch(input: CtrBatchLike, options: AdapterOptions): PreparedBatch {
+export function prepareBatch(input: CtrBatch, options: AdapterOptions): PreparedBatch {
   validateBatch(input, options);
   const batch = options.historyWindow !== null ? applyHistoryWindow(input, options.historyWindow, options.features) : input;
   const B = batch.size;

@@ -1,6 +1,5 @@
 import { batchCount, batches, userBatchCount, userBatches } from '@vql/data';
-import type { CtrSampleSet, UserBatch } from '@vql/data';
-import type { CtrBatchLike } from './batch-adapter.js';
+import type { CtrBatch, CtrSampleSet, UserBatch } from '@vql/data';
 import type { CtrModel } from './ctr-model.js';
 import { VqlModelError } from './errors.js';
 
@@ -34,13 +33,13 @@ function userWindow(model: CtrModel): number | null {
 }
 
 /** The batches of `samples` in the chosen layout; each has `size` targets and `label`s. */
-export function layoutBatches(model: CtrModel, samples: CtrSampleSet, o: LayoutBatchOptions): Iterable<CtrBatchLike | UserBatch> {
+export function layoutBatches(model: CtrModel, samples: CtrSampleSet, o: LayoutBatchOptions): Iterable<CtrBatch | UserBatch> {
   const shuffle = o.shuffle ?? false;
   const seed = o.seed ?? 0;
   if (o.layout === 'user') {
     return userBatches(samples, { batchSize: o.batchSize, maxLen: userWindow(model), shuffle, seed, ...(o.userChunk != null ? { userChunk: o.userChunk } : {}) });
   }
-  return batches(samples, { batchSize: o.batchSize, maxLen: o.maxLen, shuffle, seed }) as Iterable<CtrBatchLike>;
+  return batches(samples, { batchSize: o.batchSize, maxLen: o.maxLen, shuffle, seed });
 }
 
 export function layoutBatchCount(samples: CtrSampleSet, o: Pick<LayoutBatchOptions, 'layout' | 'batchSize' | 'userChunk'>): number {
@@ -49,7 +48,7 @@ export function layoutBatchCount(samples: CtrSampleSet, o: Pick<LayoutBatchOptio
 }
 
 /** Sample index of every row of a batch (user batches reorder; per-sample batches are in order from `offset`). */
-export function rowSamples(batch: CtrBatchLike | UserBatch, offset: number): ArrayLike<number> {
+export function rowSamples(batch: CtrBatch | UserBatch, offset: number): ArrayLike<number> {
   if ('layout' in batch && batch.layout === 'user') return batch.sampleIndex;
   return Int32Array.from({ length: batch.size }, (_, i) => offset + i);
 }

@@ -1,12 +1,12 @@
 import { ContextEncoder, validateFeatureSpecs } from '@vql/context';
 import type { ContextFeatureSpec, FusionMode } from '@vql/context';
 import { isUserBatch } from '@vql/data';
-import type { UserBatch } from '@vql/data';
+import type { CtrBatch, UserBatch } from '@vql/data';
 import { checkKnownKeys, createRng, tf, weightsFingerprint } from '@vql/runtime';
-import type { JsonValue, Rng, Tensor, Variable } from '@vql/runtime';
+import type { Rng, Tensor, Variable } from '@vql/runtime';
 import { checkPositiveInt, denseVariable } from './attention-core.js';
 import { prepareBatch } from './batch-adapter.js';
-import type { CtrBatchLike, PreparedBatch } from './batch-adapter.js';
+import type { PreparedBatch } from './batch-adapter.js';
 import { VqlModelError } from './errors.js';
 import { gatherRows } from './gather-rows.js';
 import { resolveHistoryPolicy } from './history-policy.js';
@@ -194,7 +194,7 @@ export class CtrModel {
         itemDim: d,
         fusedDim: this.fusedDim,
         maxLen: this.config.historyWindow ?? 0,
-        contextFeatures: this.config.contextFeatures as unknown as Array<{ name: string; [key: string]: JsonValue }>,
+        contextFeatures: this.config.contextFeatures,
         seed: interestSeed,
       });
       this.buildTower(towerRng);
@@ -236,7 +236,7 @@ export class CtrModel {
    * becomes the causal-scan form when the interest module supports it (whole histories), else
    * its per-sample expansion; the rows are then the batch's targets in its order.
    */
-  prepare(batch: CtrBatchLike | UserBatch): PreparedBatch {
+  prepare(batch: CtrBatch | UserBatch): PreparedBatch {
     this.checkAlive();
     const options = {
       numItems: this.config.numItems,
@@ -245,7 +245,7 @@ export class CtrModel {
       shortTermLength: this.config.shortTerm,
     };
     if (isUserBatch(batch)) return prepareUserBatchFor(batch, { ...options, causal: this.interest.causalHistory === true });
-    return prepareBatch(batch as CtrBatchLike, options);
+    return prepareBatch(batch as CtrBatch, options);
   }
 
   /** Forward pass; call inside `tf.tidy` (or the optimizer's tape). */
@@ -318,7 +318,7 @@ export class CtrModel {
   }
 
   /** Click probabilities of a batch (inference mode). */
-  predict(batch: CtrBatchLike | UserBatch | PreparedBatch): Float32Array {
+  predict(batch: CtrBatch | UserBatch | PreparedBatch): Float32Array {
     const prepared = 'uniqueItem' in batch ? batch : this.prepare(batch);
     const probs = tf.tidy(() => tf.sigmoid(this.forward(prepared, false).logits));
     const out = probs.dataSync() as Float32Array;

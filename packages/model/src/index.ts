@@ -19,7 +19,7 @@ export type { FullTargetAttentionOptions } from './full-target-attention.js';
 export { DEFAULT_KERNEL } from './target-attention-base.js';
 export type { TargetAttentionOptions } from './target-attention-base.js';
 export { prepareBatch, validateBatch, applyHistoryWindow } from './batch-adapter.js';
-export type { PreparedBatch, CtrBatchLike, AdapterOptions, AdapterFeature } from './batch-adapter.js';
+export type { PreparedBatch, AdapterOptions } from './batch-adapter.js';
 export { makeInterestInputs } from './interest-inputs.js';
 export type { EmbeddedBatch } from './interest-inputs.js';
 export { VqlAttention } from './vql-attention.js';

@@ -1,3 +1,5 @@
+import type { ContextFeatureSpec } from '@vql/context';
+import type { CtrBatch } from '@vql/data';
 import type { JsonValue, Tensor, Variable } from '@vql/runtime';
 
 // Types only (the registry that builds modules by kind is interest-registry.ts).
@@ -12,28 +14,13 @@ import type { JsonValue, Tensor, Variable } from '@vql/runtime';
 
 /**
  * Host (typed-array) view of the batch the model was given, after the model's history window
- * (`CtrModelConfig.historyWindow`) was applied. Structurally the `CtrBatch` of `@vql/data`, so
- * top-k baselines can pick positions on the host (SIM hard: same category as the target) and
- * then `tf.gather` what they picked without needing gradients through the selection.
+ * (`CtrModelConfig.historyWindow`) was applied: `@vql/data`'s `CtrBatch` (the one batch contract),
+ * read-only, with the labels optional. Top-k baselines pick positions on the host (SIM hard: same
+ * category as the target) and then `tf.gather` what they picked, without gradients through the
+ * selection. `label` (0/1, [B]) is there in every training batch, only for a module's auxiliary
+ * training loss (SIM soft's search-unit CTR head); `interest` must never depend on it.
  */
-export interface InterestHostBatch {
-  readonly size: number; // B
-  readonly maxLen: number; // L
-  readonly user: Int32Array; // [B]
-  readonly targetItem: Int32Array; // [B]
-  readonly targetTime: Float64Array; // [B] seconds
-  readonly historyItem: Int32Array; // [B*L] oldest → newest, 0 = padding after the last event
-  readonly historyTime: Float64Array; // [B*L] seconds
-  readonly historyMask: Float32Array; // [B*L] 1 real, 0 padding
-  readonly historyLength: Int32Array; // [B]
-  readonly targetContext: Readonly<Record<string, Int32Array | Float32Array>>; // item scope, [B*width]
-  readonly historyContext: Readonly<Record<string, Int32Array | Float32Array>>; // [B*L*width]
-  /**
-   * 0/1 labels [B] when the batch has them (every training batch does). Only for auxiliary training
-   * losses of a module (SIM soft's search-unit CTR head); `interest` must never depend on it.
-   */
-  readonly label?: Float32Array;
-}
+export type InterestHostBatch = Readonly<Omit<CtrBatch, 'label' | 'trueProb'>> & { readonly label?: Float32Array };
 
 /**
  * Everything an interest module may use, built once per batch by `CtrModel` (inside the
@@ -142,8 +129,8 @@ export interface InterestBuildContext {
   readonly fusedDim: number;
   /** The model's history window, or 0 when L is set per batch; modules must accept any L. */
   readonly maxLen: number;
-  /** Context features of the dataset (`ContextFeatureSpec`s of `@vql/context`), as JSON. */
-  readonly contextFeatures: ReadonlyArray<{ readonly name: string; readonly [key: string]: JsonValue }>;
+  /** Context features of the dataset. */
+  readonly contextFeatures: readonly ContextFeatureSpec[];
   /** Seed for the module's initialisation; same seed ⇒ same weights. */
   readonly seed: number;
 }

@@ -1,9 +1,8 @@
 import { SingleBar } from 'cli-progress';
-import type { CtrSampleSet, UserBatch } from '@vql/data';
+import type { CtrBatch, CtrSampleSet, UserBatch } from '@vql/data';
 import { auc, gaucDetail, logLoss } from '@vql/metrics';
 import { createRng, tf } from '@vql/runtime';
 import type { Tensor } from '@vql/runtime';
-import type { CtrBatchLike } from './batch-adapter.js';
 import { checkLayout, layoutBatchCount, layoutBatches, rowSamples } from './batch-layout.js';
 import type { BatchLayout } from './batch-layout.js';
 import type { CtrModel } from './ctr-model.js';
@@ -241,7 +240,7 @@ export class Trainer {
    * One optimizer step on a batch; returns [total, bce, aux] on the host. Throws
    * `VqlModelError('NAN_LOSS' | 'NAN_GRADIENT')` naming the step before anything is written.
    */
-  trainStep(batch: CtrBatchLike | UserBatch): { loss: number; bce: number; aux: number } {
+  trainStep(batch: CtrBatch | UserBatch): { loss: number; bce: number; aux: number } {
     const model = this.model;
     const prepared = model.prepare(batch);
     const vars = model.trainableVariables();

@@ -1,7 +1,8 @@
 import { expandUserBatch } from '@vql/data';
-import type { UserBatch } from '@vql/data';
-import { featureWidth, prepareBatch } from './batch-adapter.js';
-import type { AdapterOptions, CtrBatchLike, PreparedBatch } from './batch-adapter.js';
+import { featureWidth } from '@vql/context';
+import type { CtrBatch, UserBatch } from '@vql/data';
+import { prepareBatch } from './batch-adapter.js';
+import type { AdapterOptions, PreparedBatch } from './batch-adapter.js';
 import type { CausalLayout } from './interest-module.js';
 import { VqlModelError } from './errors.js';
 
@@ -68,7 +69,7 @@ export function prepareUserBatch(batch: UserBatch, options: AdapterOptions): Pre
   let tMax = 0;
   for (let i = 0; i < E; i++) tMax = Math.max(tMax, seen.historyTime[i]!);
   // Every event as one row: the same validation and deduplication as per-sample batches.
-  const events: CtrBatchLike = {
+  const events: CtrBatch = {
     size: 1,
     maxLen: E,
     user: Int32Array.of(0),
@@ -92,7 +93,7 @@ export function prepareUserBatch(batch: UserBatch, options: AdapterOptions): Pre
     historyLength[j] = seen.historyEnd[j]! - seen.historyStart[j]!;
     hasHistory[j] = historyLength[j]! > 0 ? 1 : 0;
   }
-  const host: CtrBatchLike = {
+  const host: CtrBatch = {
     size: T,
     maxLen: 0,
     user: batch.user,

@@ -1,7 +1,6 @@
+import type { CtrBatch } from '@vql/data';
 import { initBackend, tf } from '@vql/runtime';
-import type { CtrBatchLike } from '@vql/model';
-import { buildContext, handBatch, inputsFor, randomTable } from '../test-fixtures.js';
-import { gradNorms } from '../test-grad.js';
+import { buildContext, handBatch, inputsFor, randomTable, gradNorms } from '../testing/index.js';
 import { MultiInterest } from './multi-interest.js';
 
 beforeAll(async () => {
@@ -12,7 +11,7 @@ const N = 20;
 const D = 4;
 const table = randomTable(13, N, D);
 
-function run(m: MultiInterest, batch: CtrBatchLike): number[][] {
+function run(m: MultiInterest, batch: CtrBatch): number[][] {
   const t = tf.tensor2d(table, [N + 1, D]);
   const out = tf.tidy(() => m.forward(inputsFor(batch, t, N)).interest.arraySync() as number[][]);
   t.dispose();

@@ -1,6 +1,6 @@
 import { initBackend } from '@vql/runtime';
 import { registerBaselines } from '../register.js';
-import { describeTraining } from '../test-train.js';
+import { describeTraining } from '../testing/index.js';
 
 beforeAll(async () => {
   registerBaselines();

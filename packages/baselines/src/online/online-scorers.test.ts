@@ -1,7 +1,8 @@
 import { initBackend, tf } from '@vql/runtime';
-import type { CtrBatchLike, InterestModule } from '@vql/model';
+import type { InterestModule } from '@vql/model';
+import type { CtrBatch } from '@vql/data';
 import type { KernelConfig } from '@vql/temporal-kernel';
-import { buildContext, inputsFor, randomBatch, randomTable, rowsOf } from '../test-fixtures.js';
+import { buildContext, inputsFor, randomBatch, randomTable, rowsOf } from '../testing/index.js';
 import { Eta } from '../topk/eta.js';
 import { Sdim } from '../topk/sdim.js';
 import { Twin } from '../topk/twin.js';
@@ -22,7 +23,7 @@ const table = randomTable(17, N, D);
 const fusedTable = table.map((x, i) => (i < D ? 0 : x + 0.7 * Math.sin(i)));
 const plainBatch = randomBatch(23, 6, L, N);
 /** Times from minutes to a year before the target, oldest first. */
-const batch: CtrBatchLike = {
+const batch: CtrBatch = {
   ...plainBatch,
   historyTime: plainBatch.historyTime.map((_, i) => {
     const b = Math.floor(i / L);
@@ -32,7 +33,7 @@ const batch: CtrBatchLike = {
   }),
 };
 
-function moduleInterest(m: InterestModule, b: CtrBatchLike, fused = false): Float32Array {
+function moduleInterest(m: InterestModule, b: CtrBatch, fused = false): Float32Array {
   const t = tf.tensor2d(table, [N + 1, D]);
   const f = tf.tensor2d(fusedTable, [N + 1, D]);
   const out = tf.tidy(() => m.forward(inputsFor(b, t, N, false, fused ? f : t)).interest.dataSync() as Float32Array);

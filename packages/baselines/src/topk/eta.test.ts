@@ -1,6 +1,5 @@
 import { createRng, initBackend, tf } from '@vql/runtime';
-import { buildContext, handBatch, inputsFor, randomTable } from '../test-fixtures.js';
-import { gradNorms } from '../test-grad.js';
+import { buildContext, handBatch, inputsFor, randomTable, gradNorms } from '../testing/index.js';
 import { Eta } from './eta.js';
 
 beforeAll(async () => {

@@ -1,6 +1,5 @@
 import { createRng, initBackend, tf } from '@vql/runtime';
-import { buildContext, handBatch, inputsFor, randomBatch, randomTable } from '../test-fixtures.js';
-import { gradNorms } from '../test-grad.js';
+import { buildContext, handBatch, inputsFor, randomBatch, randomTable, gradNorms } from '../testing/index.js';
 import { Sdim } from './sdim.js';
 
 beforeAll(async () => {

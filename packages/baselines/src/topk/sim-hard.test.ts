@@ -1,6 +1,5 @@
 import { initBackend, tf } from '@vql/runtime';
-import { buildContext, handBatch, inputsFor, randomTable } from '../test-fixtures.js';
-import { gradNorms } from '../test-grad.js';
+import { buildContext, handBatch, inputsFor, randomTable, gradNorms } from '../testing/index.js';
 import { SimHard } from './sim-hard.js';
 
 beforeAll(async () => {
@@ -35,7 +34,7 @@ describe('SimHard', () => {
   });
 
   it('with a multi-valued category (genres), keeps the newest behaviours sharing any of the target\'s', () => {
-    const ctx = { ...buildContext(D, 10, true), contextFeatures: [{ name: 'genres', kind: 'multi', scope: 'item', vocabSize: 5, width: 2 }] };
+    const ctx = { ...buildContext(D, 10, true), contextFeatures: [{ name: 'genres', kind: 'multi' as const, scope: 'item' as const, vocabSize: 5, width: 2 }] };
     const m = new SimHard({ k: 2, categoryFeature: 'genres' }, ctx);
     const table = tf.tensor2d(randomTable(1, N, D), [N + 1, D]);
     const base = inputsFor(batch, table, N);
@@ -66,7 +65,7 @@ describe('SimHard', () => {
     expect(() => new SimHard({ k: 0 }, buildContext(D, 10, true))).toThrow(/SimHard: k must be ≥ 1, got 0/);
     expect(() => new SimHard({ k: 2.5 }, buildContext(D, 10, true))).toThrow(/SimHard: k must be an integer/);
     expect(() => new SimHard({ categoryFeature: 'genre' }, buildContext(D, 10, true))).toThrow(/categoryFeature "genre" is not a context feature.*category/);
-    const ctx = { ...buildContext(D, 10, false), contextFeatures: [{ name: 'category', kind: 'numeric', scope: 'event', boundaries: [1] }] };
+    const ctx = { ...buildContext(D, 10, false), contextFeatures: [{ name: 'category', kind: 'numeric' as const, scope: 'event' as const, boundaries: [1] }] };
     expect(() => new SimHard({}, ctx)).toThrow(/must be an item-scope categorical or multi-valued feature/);
     expect(() => new SimHard({ kk: 3 } as never, buildContext(D, 10, true))).toThrow(/unknown option "kk"/);
   });

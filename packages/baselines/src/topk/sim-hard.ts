@@ -1,3 +1,4 @@
+import { featureWidth } from '@vql/context';
 import type { InterestBuildContext, InterestInputs, InterestModuleConfig } from '@vql/model';
 import { emptySelection, fillSelection } from '../attention.js';
 import type { AttentionOptions, Selection } from '../attention.js';
@@ -42,7 +43,7 @@ export class SimHard extends TopKModule {
         `SimHard: categoryFeature "${this.categoryFeature}" must be an item-scope categorical or multi-valued feature, got kind "${String(spec.kind)}", scope "${String(spec.scope)}".`,
       );
     }
-    this.categoryWidth = spec.kind === 'multi' ? Number(spec['width']) : 1;
+    this.categoryWidth = featureWidth(spec);
     this.extendConfig({ categoryFeature: this.categoryFeature });
   }
 

@@ -1,6 +1,5 @@
 import { initBackend, tf } from '@vql/runtime';
-import { buildContext, handBatch, inputsFor, randomTable } from '../test-fixtures.js';
-import { gradNorms } from '../test-grad.js';
+import { buildContext, handBatch, inputsFor, randomTable, gradNorms } from '../testing/index.js';
 import { Twin } from './twin.js';
 
 const N = 8;

@@ -1,7 +1,10 @@
 import { createRng, tf } from '@vql/runtime';
 import type { Tensor } from '@vql/runtime';
-import type { AdapterFeature, CtrBatchLike, PreparedBatch } from '../batch-adapter.js';
-import { featureWidth, prepareBatch } from '../batch-adapter.js';
+import { featureWidth } from '@vql/context';
+import type { ContextFeatureSpec } from '@vql/context';
+import type { CtrBatch } from '@vql/data';
+import type { PreparedBatch } from '../batch-adapter.js';
+import { prepareBatch } from '../batch-adapter.js';
 import type { EmbeddedBatch } from '../interest-inputs.js';
 import { makeInterestInputs } from '../interest-inputs.js';
 import type { InterestInputs } from '../interest-module.js';
@@ -11,7 +14,7 @@ export interface RandomBatchOptions {
   maxLen?: number; // L, default 12
   numItems?: number; // default 30
   /** Context features to fill (categorical/multi ids in 1..vocabSize, numeric uniform in [0, 1)). */
-  features?: ReadonlyArray<AdapterFeature & { vocabSize?: number }>;
+  features?: ReadonlyArray<ContextFeatureSpec & { vocabSize?: number }>;
   /** Rows whose history is empty (historyLength 0). Default [0]? none. */
   emptyRows?: readonly number[];
   seed?: number;
@@ -22,7 +25,7 @@ export interface RandomBatchOptions {
  * listed rows empty), times in epoch seconds around 1.7e9 with strictly earlier histories.
  * For unit tests of interest modules; `@vql/data` has the realistic synthetic generator.
  */
-export function randomCtrBatch(options: RandomBatchOptions = {}): CtrBatchLike {
+export function randomCtrBatch(options: RandomBatchOptions = {}): CtrBatch {
   const { size: B = 8, maxLen: L = 12, numItems = 30, features = [], emptyRows = [], seed = 1 } = options;
   const rng = createRng(seed);
   const targetItem = new Int32Array(B);
@@ -81,7 +84,7 @@ export function randomCtrBatch(options: RandomBatchOptions = {}): CtrBatchLike {
  * `InterestModule.forward` in a unit test. Call inside `tf.tidy`.
  */
 export function randomInterestInputs(
-  batch: CtrBatchLike,
+  batch: CtrBatch,
   dims: { itemDim: number; fusedDim: number; numItems?: number; seed?: number; withBias?: boolean },
 ): { inputs: InterestInputs; prepared: PreparedBatch } {
   const prepared = prepareBatch(batch, { numItems: dims.numItems ?? 1000, features: [], historyWindow: null, shortTermLength: 0 });

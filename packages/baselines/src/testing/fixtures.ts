@@ -2,7 +2,9 @@
 // for them, with an embedding table the test controls, so retrieval can be checked exactly.
 import { createRng, tf, type Tensor } from '@vql/runtime';
 import { gatherRows, makeInterestInputs, prepareBatch } from '@vql/model';
-import type { CtrBatchLike, InterestBuildContext, InterestInputs } from '@vql/model';
+import type { ContextFeatureSpec } from '@vql/context';
+import type { CtrBatch } from '@vql/data';
+import type { InterestBuildContext, InterestInputs } from '@vql/model';
 
 export const CATEGORY_FEATURE = { name: 'category', kind: 'categorical', scope: 'item', vocabSize: 10 } as const;
 
@@ -15,7 +17,7 @@ export interface HandBatchOptions {
   maxLen?: number;
 }
 
-export function handBatch(o: HandBatchOptions): CtrBatchLike {
+export function handBatch(o: HandBatchOptions): CtrBatch {
   const B = o.targets.length;
   const L = o.maxLen ?? Math.max(0, ...o.histories.map((h) => h.length));
   const historyItem = new Int32Array(B * L);
@@ -56,7 +58,7 @@ export function handBatch(o: HandBatchOptions): CtrBatchLike {
 }
 
 /** Random ragged batch over items 1..numItems (row lengths in [0, maxLen]). */
-export function randomBatch(seed: number, size: number, maxLen: number, numItems: number, itemCategory?: number[]): CtrBatchLike {
+export function randomBatch(seed: number, size: number, maxLen: number, numItems: number, itemCategory?: number[]): CtrBatch {
   const rng = createRng(seed);
   const histories = Array.from({ length: size }, (_, b) => {
     const len = b === 0 ? maxLen : rng.int(maxLen + 1);
@@ -74,8 +76,14 @@ export function buildContext(dim: number, maxLen: number, withCategory: boolean,
  * The InterestInputs of `batch` with item embeddings = rows of `table` [numItems + 1, d] and fused
  * embeddings = rows of `fusedTable` (default `table`: no context encoder). Call inside tf.tidy / a tape.
  */
-export function inputsFor(batch: CtrBatchLike, table: Tensor, numItems: number, training = false, fusedTable: Tensor = table): InterestInputs {
-  const features = Object.keys(batch.targetContext).map((name) => ({ name, kind: 'categorical', scope: 'item' }));
+export function inputsFor(batch: CtrBatch, table: Tensor, numItems: number, training = false, fusedTable: Tensor = table): InterestInputs {
+  // Every context column of a hand-made batch is an item-scope category (ids up to the largest seen).
+  const features: ContextFeatureSpec[] = Object.keys(batch.targetContext).map((name) => ({
+    name,
+    kind: 'categorical',
+    scope: 'item',
+    vocabSize: Math.max(1, ...batch.targetContext[name]!, ...(batch.historyContext[name] ?? [])),
+  }));
   const prepared = prepareBatch(batch, { numItems, features, historyWindow: null, shortTermLength: 0 });
   const target = gatherRows(table, prepared.host.targetItem);
   const unique = gatherRows(table, prepared.uniqueItem);

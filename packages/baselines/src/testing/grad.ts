@@ -1,10 +1,11 @@
 // Test helper (not exported): checks that a module's gradients reach its variables and the embeddings.
 import { createRng, tf, type Tensor } from '@vql/runtime';
-import type { CtrBatchLike, InterestModule } from '@vql/model';
-import { inputsFor } from './test-fixtures.js';
+import type { CtrBatch } from '@vql/data';
+import type { InterestModule } from '@vql/model';
+import { inputsFor } from './fixtures.js';
 
 /** Gradient of Σ interest ⊙ c (+ auxLoss) w.r.t. the module's variables and the embedding table. */
-export function gradNorms(module: InterestModule, batch: CtrBatchLike, table: Float32Array, numItems: number, d: number): { module: number[]; table: number } {
+export function gradNorms(module: InterestModule, batch: CtrBatch, table: Float32Array, numItems: number, d: number): { module: number[]; table: number } {
   let result = { module: [] as number[], table: 0 };
   tf.tidy(() => {
     const t = tf.variable(tf.tensor2d(table, [numItems + 1, d]), true);
