@@ -1,4 +1,6 @@
 import { VqlDataError, checkOptionKeys } from './errors.js';
+import { assignDenseIds, dropBadTimes, dropDuplicates, dropShortUsers, gatherEvents, groupByUser, sortWithinUsers } from './cleaning-steps.js';
+import type { DenseIds, RawRows } from './cleaning-steps.js';
 import { Growable } from './growable.js';
 import type { ContextFeatureSpec } from '@vql/context';
 import type { CleaningReport, ContextColumn, EventTable } from './types.js';
@@ -230,9 +232,15 @@ export class EventTableBuilder {
     this.droppedOther[reason] = (this.droppedOther[reason] ?? 0) + n;
   }
 
+  /**
+   * The normalised table: the cleaning steps of cleaning-steps.ts in order (times, grouping by
+   * user, time sort, duplicates, short users, dense ids, gathering), then the context columns.
+   * Every dropped row is counted in the report by the step that dropped it.
+   */
   build(cleaningOptions: CleaningOptions = {}): EventTable {
     const cleaning = resolveCleaning(cleaningOptions);
-    const n = this.rowUser.length;
+    const rows = this.rawRows();
+    const n = rows.user.length;
     const otherDropped = Object.values(this.droppedOther).reduce((a, b) => a + b, 0);
     const report: CleaningReport = {
       ...emptyCleaningReport(),
@@ -240,179 +248,85 @@ export class EventTableBuilder {
       droppedOther: { ...this.droppedOther },
       itemContextConflicts: this.conflicts,
     };
-    const rowUser = this.rowUser.view();
-    const rowItem = this.rowItem.view();
-    const rowTime = this.rowTime.view();
-    const rowLabel = this.rowLabel.view();
     const keep = new Uint8Array(n).fill(1);
-    const window = cleaning.timeWindow;
-    for (let i = 0; i < n; i++) {
-      const t = rowTime[i]!;
-      if (t < cleaning.minTime) {
-        keep[i] = 0;
-        report.droppedNegativeTime++;
-      } else if (t > cleaning.maxTime) {
-        keep[i] = 0;
-        report.droppedFutureTime++;
-      } else if (window !== null && (t < window[0] || t >= window[1])) {
-        keep[i] = 0;
-        report.droppedOutOfWindow++;
-      }
+    Object.assign(report, dropBadTimes(rows, cleaning, keep));
+    const groups = groupByUser(rows, keep);
+    sortWithinUsers(rows, groups);
+    const { keptPerUser, droppedDuplicates } = dropDuplicates(rows, groups, keep, cleaning.duplicates, (row, earlier) => this.duplicateError(row, earlier));
+    report.droppedDuplicates = droppedDuplicates;
+    const short = dropShortUsers(keptPerUser, cleaning.minEventsPerUser);
+    report.droppedUsers += short.droppedUsers;
+    report.droppedShortUserEvents = short.droppedShortUserEvents;
+    const ids = assignDenseIds(rows, groups, keep, keptPerUser, short.shortDropped, this.items.size, this.declaredItems);
+    report.droppedUsers += ids.droppedUsers;
+    if (ids.numUsers === 0) {
+      throw new VqlDataError('EMPTY_DATASET', `${this.name}: no events left after cleaning (${n} rows read${droppedSummary(report)}).${timeUnitHint(rows.time, report)}`);
     }
-
-    // Counting sort by provisional user keeps file order inside a user (the stable tie-break).
-    const numProvUsers = this.users.size;
-    const start = new Int32Array(numProvUsers + 2);
-    for (let i = 0; i < n; i++) if (keep[i]) start[rowUser[i]! + 1]!++;
-    for (let u = 1; u <= numProvUsers + 1; u++) start[u]! += start[u - 1]!;
-    const order = new Int32Array(start[numProvUsers + 1]!);
-    const fill = start.slice();
-    for (let i = 0; i < n; i++) if (keep[i]) order[fill[rowUser[i]!]!++] = i;
-
-    const eventStores = this.eventFeatures;
-    const sameEvent = (a: number, b: number): boolean => {
-      if (rowItem[a] !== rowItem[b] || rowLabel[a] !== rowLabel[b]) return false;
-      for (const s of eventStores) {
-        const v = s.values.view();
-        for (let w = 0; w < s.width; w++) if (v[a * s.width + w] !== v[b * s.width + w]) return false;
-      }
-      return true;
-    };
-
-    const eventKey = (a: number): string => {
-      let key = `${rowItem[a]}|${rowLabel[a]}`;
-      for (const s of eventStores) {
-        const v = s.values.view();
-        for (let w = 0; w < s.width; w++) key += `|${v[a * s.width + w]}`;
-      }
-      return key;
-    };
-    const keptPerUser = new Int32Array(numProvUsers + 1);
-    const shortDropped = new Uint8Array(numProvUsers + 1);
-    for (let u = 1; u <= numProvUsers; u++) {
-      const lo = start[u]!;
-      const hi = start[u + 1]!;
-      let sorted = true;
-      for (let k = lo + 1; k < hi; k++) {
-        if (rowTime[order[k]!]! < rowTime[order[k - 1]!]!) {
-          sorted = false;
-          break;
-        }
-      }
-      if (!sorted) {
-        const slice = Array.from(order.subarray(lo, hi));
-        slice.sort((a, b) => rowTime[a]! - rowTime[b]! || a - b);
-        order.set(slice, lo);
-      }
-      let kept = 0;
-      let runStart = lo;
-      // Long runs of equal times (day-resolution logs) switch from a pairwise scan to a key map.
-      let runKeys: Map<string, number> | null = null;
-      for (let k = lo; k < hi; k++) {
-        const i = order[k]!;
-        if (k > lo && rowTime[i] !== rowTime[order[k - 1]!]) {
-          runStart = k;
-          runKeys = null;
-        }
-        if (cleaning.duplicates !== 'keep') {
-          let dup = -1;
-          if (k - runStart < 32) {
-            for (let m = runStart; m < k; m++) {
-              if (sameEvent(i, order[m]!)) {
-                dup = order[m]!;
-                break;
-              }
-            }
-          } else {
-            if (runKeys === null) {
-              runKeys = new Map();
-              for (let m = runStart; m < k; m++) if (!runKeys.has(eventKey(order[m]!))) runKeys.set(eventKey(order[m]!), order[m]!);
-            }
-            const key = eventKey(i);
-            dup = runKeys.get(key) ?? -1;
-            if (dup < 0) runKeys.set(key, i);
-          }
-          if (dup >= 0) {
-            if (cleaning.duplicates === 'error') {
-              throw new VqlDataError(
-                'DUPLICATE_EVENT',
-                `${this.sourceFile || this.name}:${this.rowLine.get(i)}: duplicate of the event on line ${this.rowLine.get(dup)} (same user, item, time, label, context).`,
-              );
-            }
-            report.droppedDuplicates++;
-            keep[i] = 0;
-            continue;
-          }
-        }
-        kept++;
-      }
-      if (kept > 0 && kept < cleaning.minEventsPerUser) {
-        shortDropped[u] = 1;
-        report.droppedUsers++;
-        report.droppedShortUserEvents += kept;
-        kept = 0;
-      }
-      keptPerUser[u] = kept;
-    }
-
-    // Users who had rows but lost all of them to cleaning are dropped ("empty users"), counted.
-    const hadRows = new Uint8Array(numProvUsers + 1);
-    for (let i = 0; i < n; i++) hadRows[rowUser[i]!] = 1;
-    // Final dense ids in order of first appearance in the source, among survivors.
-    const userFinal = new Int32Array(numProvUsers + 1);
-    let numUsers = 0;
-    for (let u = 1; u <= numProvUsers; u++) {
-      if (keptPerUser[u]! > 0) userFinal[u] = ++numUsers;
-      else if (hadRows[u] && !shortDropped[u]) report.droppedUsers++;
-    }
-    if (numUsers === 0) {
-      throw new VqlDataError('EMPTY_DATASET', `${this.name}: no events left after cleaning (${n} rows read${droppedSummary(report)}).${timeUnitHint(rowTime, report)}`);
-    }
-    const numProvItems = this.items.size;
-    const itemFinal = new Int32Array(numProvItems + 1);
-    const usedItem = new Uint8Array(numProvItems + 1);
-    const userOffsets = new Int32Array(numUsers + 2);
-    let e = 0;
-    for (let u = 1; u <= numProvUsers; u++) {
-      if (userFinal[u] === 0) continue;
-      for (let k = start[u]!; k < start[u + 1]!; k++) if (keep[order[k]!]) usedItem[rowItem[order[k]!]!] = 1;
-      userOffsets[userFinal[u]! + 1] = (e += keptPerUser[u]!);
-    }
-    for (const p of this.declaredItems) usedItem[p] = 1;
-    let numItems = 0;
-    for (let p = 1; p <= numProvItems; p++) if (usedItem[p]) itemFinal[p] = ++numItems;
-
-    const numEvents = e;
-    const user = new Int32Array(numEvents);
-    const item = new Int32Array(numEvents);
-    const time = new Float64Array(numEvents);
-    const label = new Float32Array(numEvents);
-    const src = new Int32Array(numEvents);
-    let w = 0;
-    for (let u = 1; u <= numProvUsers; u++) {
-      if (userFinal[u] === 0) continue;
-      for (let k = start[u]!; k < start[u + 1]!; k++) {
-        const i = order[k]!;
-        if (!keep[i]) continue;
-        user[w] = userFinal[u]!;
-        item[w] = itemFinal[rowItem[i]!]!;
-        time[w] = rowTime[i]!;
-        label[w] = rowLabel[i]!;
-        src[w] = i;
-        w++;
-      }
-    }
-    report.eventsKept = numEvents;
-
+    const events = gatherEvents(rows, groups, keep, ids);
+    report.eventsKept = events.eventsKept;
+    const { numUsers, numItems, userFinal, itemFinal, userOffsets } = ids;
     const rawUserId = new Float64Array(numUsers + 1);
-    for (let u = 1; u <= numProvUsers; u++) if (userFinal[u]) rawUserId[userFinal[u]!] = this.rawUsers.get(u);
+    for (let u = 1; u <= rows.numUsers; u++) if (userFinal[u]) rawUserId[userFinal[u]!] = this.rawUsers.get(u);
     const rawItemId = new Float64Array(numItems + 1);
-    for (let p = 1; p <= numProvItems; p++) if (itemFinal[p]) rawItemId[itemFinal[p]!] = this.rawItems.get(p);
+    for (let p = 1; p <= this.items.size; p++) if (itemFinal[p]) rawItemId[itemFinal[p]!] = this.rawItems.get(p);
+    const columns = this.contextColumns(ids, events.source);
+    report.itemsMissingContext = columns.itemsMissingContext;
+    return {
+      name: this.name,
+      schema: { numUsers, numItems, context: columns.schemaContext, hasExplicitLabels: this.hasExplicitLabels },
+      numEvents: events.eventsKept,
+      userOffsets,
+      user: events.user,
+      item: events.item,
+      time: events.time,
+      label: events.label,
+      eventContext: columns.eventContext,
+      itemContext: columns.itemContext,
+      rawUserId,
+      rawItemId,
+      vocabularies: columns.vocabularies,
+      report,
+    };
+  }
 
+  /** The rows collected so far, as the cleaning steps read them. */
+  private rawRows(): RawRows {
+    return {
+      user: this.rowUser.view(),
+      item: this.rowItem.view(),
+      time: this.rowTime.view(),
+      label: this.rowLabel.view(),
+      eventValues: this.eventFeatures.map((s) => ({ width: s.width, values: s.values.view() })),
+      numUsers: this.users.size,
+    };
+  }
+
+  private duplicateError(row: number, earlier: number): VqlDataError {
+    return new VqlDataError(
+      'DUPLICATE_EVENT',
+      `${this.sourceFile || this.name}:${this.rowLine.get(row)}: duplicate of the event on line ${this.rowLine.get(earlier)} (same user, item, time, label, context).`,
+    );
+  }
+
+  /**
+   * The last step: every feature's column in final ids (event scope: per kept event from its raw
+   * row; item scope: per final item), its vocabulary and spec, and items without a value.
+   */
+  private contextColumns(ids: DenseIds, source: Int32Array): {
+    schemaContext: ContextFeatureSpec[];
+    eventContext: Record<string, ContextColumn>;
+    itemContext: Record<string, ContextColumn>;
+    vocabularies: Record<string, string[]>;
+    itemsMissingContext: Record<string, number>;
+  } {
+    const { numItems, itemFinal } = ids;
+    const numEvents = source.length;
+    const numProvItems = this.items.size;
     const schemaContext: ContextFeatureSpec[] = [];
     const eventContext: Record<string, ContextColumn> = {};
     const itemContext: Record<string, ContextColumn> = {};
     const vocabularies: Record<string, string[]> = {};
+    const itemsMissingContext: Record<string, number> = {};
     for (const store of this.features.values()) {
       const { decl, width } = store;
       const values = store.values.view();
@@ -422,7 +336,7 @@ export class EventTableBuilder {
           : new Int32Array((decl.scope === 'item' ? numItems + 1 : numEvents) * width);
       if (decl.scope === 'event') {
         for (let r = 0; r < numEvents; r++) {
-          const s = src[r]! * width;
+          const s = source[r]! * width;
           for (let c = 0; c < width; c++) out[r * width + c] = values[s + c] ?? 0;
         }
         eventContext[decl.name] = out;
@@ -435,7 +349,7 @@ export class EventTableBuilder {
           if (assigned.get(p) !== 1) missing++;
           for (let c = 0; c < width; c++) out[f * width + c] = values[p * width + c] ?? 0;
         }
-        report.itemsMissingContext[decl.name] = missing;
+        itemsMissingContext[decl.name] = missing;
         itemContext[decl.name] = out;
       }
       if (store.vocab !== null) {
@@ -451,23 +365,7 @@ export class EventTableBuilder {
             : { name: decl.name, kind: 'categorical', scope: decl.scope, vocabSize: store.vocab!.size },
       );
     }
-
-    return {
-      name: this.name,
-      schema: { numUsers, numItems, context: schemaContext, hasExplicitLabels: this.hasExplicitLabels },
-      numEvents,
-      userOffsets,
-      user,
-      item,
-      time,
-      label,
-      eventContext,
-      itemContext,
-      rawUserId,
-      rawItemId,
-      vocabularies,
-      report,
-    };
+    return { schemaContext, eventContext, itemContext, vocabularies, itemsMissingContext };
   }
 
   private itemId(rawItem: number): number {
