@@ -1,5 +1,5 @@
 import { tf, type Rng, type Tensor, type Variable } from '@vql/runtime';
-import { gatherRows, takeWeight } from '@vql/model';
+import { gatherRows, takeWeight } from '@vql/model/module-kit';
 import type { InterestBuildContext, InterestInputs } from '@vql/model';
 import type { KernelConfig } from '@vql/temporal-kernel';
 import { boolOption, intOption } from './config.js';

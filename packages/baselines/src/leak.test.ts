@@ -3,7 +3,7 @@ import { assertNoTensorLeak } from '@vql/runtime/testing';
 import { createInterestModule } from '@vql/model';
 import type { InterestModuleConfig } from '@vql/model';
 import { registerBaselines } from './register.js';
-import { buildContext, inputsFor, randomBatch, randomTable } from './testing/index.js';
+import { buildContext, inputsFor, randomBatch, randomTable } from './testing/fixtures.js';
 
 beforeAll(async () => {
   registerBaselines();

@@ -5,7 +5,8 @@ import type { InterestModule, InterestModuleConfig } from '@vql/model';
 import { createKernel } from '@vql/temporal-kernel';
 import type { KernelConfig } from '@vql/temporal-kernel';
 import { registerBaselines } from './register.js';
-import { buildContext, handBatch, inputsFor, randomTable, gradNorms } from './testing/index.js';
+import { buildContext, handBatch, inputsFor, randomTable } from './testing/fixtures.js';
+import { gradNorms } from './testing/grad.js';
 import { Twin } from './topk/twin.js';
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { tf, type JsonValue, type Tensor, type Variable } from '@vql/runtime';
-import { takeWeight } from '@vql/model';
+import { takeWeight } from '@vql/model/module-kit';
 import { createKernel } from '@vql/temporal-kernel';
 import type { KernelConfig, SeparableKernel } from '@vql/temporal-kernel';
 import { VqlBaselinesError } from './errors.js';

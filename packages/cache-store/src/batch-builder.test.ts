@@ -10,7 +10,7 @@ import { userHistory } from './history-table.js';
 import type { EventTableView } from '@vql/data';
 import { encodeCache } from './codec.js';
 import { MemoryCacheStore } from './memory-cache-store.js';
-import { maxAbsDiff } from './test-utils.js';
+import { maxAbsDiff } from './testing/fixtures.js';
 
 const NUM_ITEMS = 60;
 const USERS = 40;

@@ -4,7 +4,7 @@ import { decodeCache, encodeCache, readCacheHeader } from './codec.js';
 import { crc32 } from './crc32.js';
 import { CorruptCacheError } from './errors.js';
 import { fromHalf, toHalf } from './float16.js';
-import { KERNEL, LAYOUT, maxAbsDiff, randomCodebooks, randomEvents } from './test-utils.js';
+import { KERNEL, LAYOUT, maxAbsDiff, randomCodebooks, randomEvents } from './testing/fixtures.js';
 import { UserCache, buildFromEncoded } from './user-cache.js';
 
 const FP = 'f'.repeat(64);

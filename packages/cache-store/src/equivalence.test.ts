@@ -9,7 +9,7 @@ import type { UserHistory } from './cache-model.js';
 import { decodeCache, encodeCache } from './codec.js';
 import { CachedScorer, appendEvents, buildUserCache } from './cached-scorer.js';
 import { CacheFingerprintMismatchError } from './errors.js';
-import { maxAbsDiff } from './test-utils.js';
+import { maxAbsDiff } from './testing/fixtures.js';
 
 const NUM_ITEMS = 400;
 const CAT_VOCAB = 12;

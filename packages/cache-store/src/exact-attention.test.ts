@@ -3,7 +3,7 @@ import { cachedAttention } from './cached-attention.js';
 import { exactAttention } from './exact-attention.js';
 import type { CacheLayout } from './layout.js';
 import { buildFromEncoded } from './user-cache.js';
-import { hostExpKernel } from './test-utils.js';
+import { hostExpKernel } from './testing/fixtures.js';
 
 // κ(Δ) = 0.7·e^{−Δ/3600} + 0.3·e^{−Δ/(30·86400)} in factored form.
 const RATES = [1 / 3600, 1 / (30 * 86400)];

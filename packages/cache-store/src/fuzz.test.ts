@@ -12,7 +12,7 @@ import { cachedAttention } from './cached-attention.js';
 import { decodeCache, encodeCache } from './codec.js';
 import { CorruptCacheError } from './errors.js';
 import { totalHeads } from './layout.js';
-import { KERNEL, LAYOUT, bruteForceAttention, maxAbsDiff, randomCodebooks, randomEvents, sliceEvents } from './test-utils.js';
+import { KERNEL, LAYOUT, bruteForceAttention, maxAbsDiff, randomCodebooks, randomEvents, sliceEvents } from './testing/fixtures.js';
 import { appendEncoded, buildFromEncoded, mergeCaches, reanchor } from './user-cache.js';
 import type { EncodedEvents, UserCache } from './user-cache.js';
 

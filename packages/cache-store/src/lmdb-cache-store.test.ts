@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { LmdbCacheStore } from './lmdb-cache-store.js';
-import { describeStoreContract } from './store-contract-test-utils.js';
-import { KERNEL, LAYOUT, randomEvents } from './test-utils.js';
+import { describeStoreContract } from './testing/store-contract.js';
+import { KERNEL, LAYOUT, randomEvents } from './testing/fixtures.js';
 import { buildFromEncoded } from './user-cache.js';
 
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
-import { LAYOUT, KERNEL, randomEvents } from './test-utils.js';
+import { LAYOUT, KERNEL, randomEvents } from './testing/fixtures.js';
+import { describeStoreContract } from './testing/store-contract.js';
 import { MemoryCacheStore } from './memory-cache-store.js';
-import { describeStoreContract } from './store-contract-test-utils.js';
 import { buildFromEncoded } from './user-cache.js';
 
 describeStoreContract('MemoryCacheStore', {

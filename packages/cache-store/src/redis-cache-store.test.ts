@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { RedisCacheStore } from './redis-cache-store.js';
-import { TestRedisServer, redisServerBinary } from './redis-test-utils.js';
-import { describeStoreContract } from './store-contract-test-utils.js';
-import { KERNEL, LAYOUT, randomEvents } from './test-utils.js';
+import { TestRedisServer, redisServerBinary } from './testing/index.js';
+import { describeStoreContract } from './testing/store-contract.js';
+import { KERNEL, LAYOUT, randomEvents } from './testing/fixtures.js';
 import { buildFromEncoded } from './user-cache.js';
 
 // At load time: without redis-server (and no way to install it) this file fails once, in one line.

@@ -4,7 +4,7 @@ import { createRng } from '@vql/runtime';
 import { cachedAttention } from './cached-attention.js';
 import { encodeCache } from './codec.js';
 import { MemoryCacheStore } from './memory-cache-store.js';
-import { KERNEL, LAYOUT, randomCodebooks, randomEvents, sliceEvents } from './test-utils.js';
+import { KERNEL, LAYOUT, randomCodebooks, randomEvents, sliceEvents } from './testing/fixtures.js';
 import { resolveTimeBounds } from './time-bounds.js';
 import { appendEncoded, buildFromEncoded } from './user-cache.js';
 import type { EncodedEvents } from './user-cache.js';

@@ -1,7 +1,7 @@
 import { createRng } from '@vql/runtime';
 import { cachedAttention } from './cached-attention.js';
 import { CacheFingerprintMismatchError, VqlCacheStoreError } from './errors.js';
-import { KERNEL, LAYOUT, bruteForceAttention, maxAbsDiff, randomCodebooks, randomEvents, sliceEvents } from './test-utils.js';
+import { KERNEL, LAYOUT, bruteForceAttention, maxAbsDiff, randomCodebooks, randomEvents, sliceEvents } from './testing/fixtures.js';
 import { UserCache, appendEncoded, buildFromEncoded, checkCacheFor, mergeCaches, reanchor } from './user-cache.js';
 
 const FP = 'a'.repeat(64);

@@ -129,10 +129,16 @@ for (const L of lengths) {
   }
 }
 
-console.log('\n| who | method | layout | L | batch (history rows: B×L padded per sample; user batches: events, read once) | samples/s | ms/step | peak RSS MB |\n|---|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.who} | ${r.method} | ${r.layout} | ${r.L} | ${r.batch} | ${fmt(r.samplesPerSecond)} | ${fmt(r.msPerStep)} | ${fmt(r.peakRssMB)} |${r.note ? ` ${r.note}` : ''}`);
+const table = [
+  '| who | method | layout | L | batch (history rows: B×L padded per sample; user batches: events, read once) | samples/s | ms/step | peak RSS MB |',
+  '|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.who} | ${r.method} | ${r.layout} | ${r.L} | ${r.batch} | ${fmt(r.samplesPerSecond)} | ${fmt(r.msPerStep)} | ${fmt(r.peakRssMB)} |${r.note ? ` ${r.note}` : ''}`),
+].join('\n');
+console.log(`\n${table}`);
 const out = join(here, 'results', 'train.json');
 mkdirSync(dirname(out), { recursive: true });
+// The table as printed, dated, for bench/recorded/train.md (README "Benchmark").
+writeFileSync(join(here, 'results', 'train.md'), `Run of ${new Date().toISOString()} (BENCH_LENGTHS=${process.env['BENCH_LENGTHS'] ?? 'default'}):\n\n${table}\n`);
 writeFileSync(
   out,
   JSON.stringify({ workload: { d: 32, H: 4, G: 2, K: 64, R: 3, vocab: 50000, optimizer: 'adam', context: false, data: '~330k synthetic events per L, users of L..1.2L behaviours, one target per 10' }, seconds: (performance.now() - t0) / 1000, rows }, null, 2),

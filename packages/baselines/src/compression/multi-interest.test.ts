@@ -1,6 +1,7 @@
 import type { CtrBatch } from '@vql/data';
 import { initBackend, tf } from '@vql/runtime';
-import { buildContext, handBatch, inputsFor, randomTable, gradNorms } from '../testing/index.js';
+import { buildContext, handBatch, inputsFor, randomTable } from '../testing/fixtures.js';
+import { gradNorms } from '../testing/grad.js';
 import { MultiInterest } from './multi-interest.js';
 
 beforeAll(async () => {

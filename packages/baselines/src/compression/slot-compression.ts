@@ -1,5 +1,5 @@
 import { createRng, tf, type Tensor, type Variable } from '@vql/runtime';
-import { gatherRows, takeWeight } from '@vql/model';
+import { gatherRows, takeWeight } from '@vql/model/module-kit';
 import type { InterestBuildContext, InterestInputs, InterestModule, InterestModuleConfig, InterestOutput } from '@vql/model';
 import { ATTENTION_OPTIONS, Projections, assignAll, denseVariable, embeddingsOf, multiHeadAttend, resolveHeads } from '../attention.js';
 import type { AttentionOptions, HeadShape } from '../attention.js';

@@ -1,6 +1,6 @@
 import { initBackend } from '@vql/runtime';
 import { registerBaselines } from '../register.js';
-import { describeTraining } from '../testing/index.js';
+import { describeTraining } from '../testing/train.js';
 
 beforeAll(async () => {
   registerBaselines();

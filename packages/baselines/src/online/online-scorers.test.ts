@@ -2,7 +2,7 @@ import { initBackend, tf } from '@vql/runtime';
 import type { InterestModule } from '@vql/model';
 import type { CtrBatch } from '@vql/data';
 import type { KernelConfig } from '@vql/temporal-kernel';
-import { buildContext, inputsFor, randomBatch, randomTable, rowsOf } from '../testing/index.js';
+import { buildContext, inputsFor, randomBatch, randomTable, rowsOf } from '../testing/fixtures.js';
 import { Eta } from '../topk/eta.js';
 import { Sdim } from '../topk/sdim.js';
 import { Twin } from '../topk/twin.js';

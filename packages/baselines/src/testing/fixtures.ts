@@ -1,7 +1,7 @@
 // Test helpers (not exported): hand-made batches and the InterestInputs a CtrModel would build
 // for them, with an embedding table the test controls, so retrieval can be checked exactly.
 import { createRng, tf, type Tensor } from '@vql/runtime';
-import { gatherRows, makeInterestInputs, prepareBatch } from '@vql/model';
+import { gatherRows, makeInterestInputs, prepareBatch } from '@vql/model/module-kit';
 import type { ContextFeatureSpec } from '@vql/context';
 import type { CtrBatch } from '@vql/data';
 import type { InterestBuildContext, InterestInputs } from '@vql/model';

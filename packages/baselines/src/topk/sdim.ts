@@ -1,5 +1,5 @@
 import { createRng, tf, type Tensor, type Variable } from '@vql/runtime';
-import { takeWeight } from '@vql/model';
+import { takeWeight } from '@vql/model/module-kit';
 import type { InterestBuildContext, InterestInputs, InterestModule, InterestModuleConfig, InterestOutput } from '@vql/model';
 import type { KernelConfig } from '@vql/temporal-kernel';
 import { assignAll, denseVariable, embeddingsOf, ownedVariable } from '../attention.js';

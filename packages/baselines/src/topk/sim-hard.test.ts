@@ -1,5 +1,6 @@
 import { initBackend, tf } from '@vql/runtime';
-import { buildContext, handBatch, inputsFor, randomTable, gradNorms } from '../testing/index.js';
+import { buildContext, handBatch, inputsFor, randomTable } from '../testing/fixtures.js';
+import { gradNorms } from '../testing/grad.js';
 import { SimHard } from './sim-hard.js';
 
 beforeAll(async () => {

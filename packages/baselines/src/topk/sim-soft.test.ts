@@ -1,5 +1,6 @@
 import { initBackend, tf } from '@vql/runtime';
-import { buildContext, handBatch, inputsFor, randomBatch, randomTable, gradNorms } from '../testing/index.js';
+import { buildContext, handBatch, inputsFor, randomBatch, randomTable } from '../testing/fixtures.js';
+import { gradNorms } from '../testing/grad.js';
 import { SimSoft } from './sim-soft.js';
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { tf, type Tensor, type Variable } from '@vql/runtime';
-import { takeWeight } from '@vql/model';
+import { takeWeight } from '@vql/model/module-kit';
 import type { InterestBuildContext, InterestInputs, InterestModuleConfig } from '@vql/model';
 import { denseVariable, embeddingsOf, emptySelection, fillSelection, ownedVariable } from '../attention.js';
 import type { AttentionOptions } from '../attention.js';

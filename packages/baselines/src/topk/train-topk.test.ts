@@ -1,6 +1,6 @@
 import { initBackend } from '@vql/runtime';
 import { registerBaselines } from '../register.js';
-import { describeTraining } from '../testing/index.js';
+import { describeTraining } from '../testing/train.js';
 
 const KERNEL = { type: 'expDecayMixture', timeUnit: 'seconds', numRates: 2, minTimescale: 3600, maxTimescale: 3.2e7 };
 

@@ -1,11 +1,11 @@
 // Test-only: the one contract every CacheStore passes (memory, LMDB, Redis).
 import { createRng } from '@vql/runtime';
-import type { CacheStore } from './cache-store.js';
-import { cachedAttention } from './cached-attention.js';
-import { encodeCache } from './codec.js';
-import { CacheFingerprintMismatchError, CorruptCacheError } from './errors.js';
-import { KERNEL, LAYOUT, maxAbsDiff, randomCodebooks, randomEvents, sliceEvents } from './test-utils.js';
-import { UserCache, buildFromEncoded } from './user-cache.js';
+import type { CacheStore } from '../cache-store.js';
+import { cachedAttention } from '../cached-attention.js';
+import { encodeCache } from '../codec.js';
+import { CacheFingerprintMismatchError, CorruptCacheError } from '../errors.js';
+import { KERNEL, LAYOUT, maxAbsDiff, randomCodebooks, randomEvents, sliceEvents } from './fixtures.js';
+import { UserCache, buildFromEncoded } from '../user-cache.js';
 
 export interface StoreHarness {
   /** A fresh, empty store. */

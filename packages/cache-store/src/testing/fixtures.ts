@@ -2,9 +2,9 @@
 // encoded histories and the brute-force attention the cache must reproduce.
 import { createRng } from '@vql/runtime';
 import type { Rng } from '@vql/runtime';
-import { headOffsets, totalHeads } from './layout.js';
-import type { CacheLayout } from './layout.js';
-import type { CacheKernel, EncodedEvents } from './user-cache.js';
+import { headOffsets, totalHeads } from '../layout.js';
+import type { CacheLayout } from '../layout.js';
+import type { CacheKernel, EncodedEvents } from '../user-cache.js';
 
 /** κ(Δ) = Σ_r β_r e^{−λ_r Δ} on plain numbers (the same factorisation as ExpDecayMixtureKernel). */
 export function hostExpKernel(rates: number[], betas: number[]): CacheKernel & { evaluate(dt: number): number; logEvaluate(dt: number): number } {
