@@ -3,7 +3,8 @@
 import { tf, initBackend, createRng } from '@vql/runtime';
 import type { Rng } from '@vql/runtime';
 import { GroupedQuantizer } from './grouped-quantizer.js';
-import type { GroupedQuantizerOptions, GroupStats } from './grouped-quantizer.js';
+import type { GroupedQuantizerOptions } from './grouped-quantizer-options.js';
+import type { GroupStats } from './window-stats.js';
 
 beforeAll(async () => {
   await initBackend();

@@ -1,50 +1,17 @@
 import { tf, checkKnownKeys, createRng, weightsFingerprint, saveWeights, loadWeights } from '@vql/runtime';
 import type { Rng, JsonValue } from '@vql/runtime';
-import { Codebook, checkPositiveInteger } from './codebook.js';
+import { Codebook } from './codebook.js';
 import type { CodeUpdate } from './codebook.js';
 import { nearestCodesGrouped, nearestCodesHost, normalizeRowsInPlace } from './distance.js';
 import { VqlQuantizerError } from './errors.js';
+import { deadCodes, restartVectors } from './dead-code-restart.js';
+import type { PendingBatch } from './dead-code-restart.js';
 import { quantizationErrorSums, straightThroughCodes } from './fused-quantize.js';
-
-export type Metric = 'euclidean' | 'cosine';
-export type CodebookInit = 'kmeans++' | 'random';
-
-export interface GroupedQuantizerOptions {
-  /** d: key width per group (the head width d_h). */
-  dim: number;
-  /** K_g per head group, e.g. [16, 64, 256] (coarse to fine). G = codebookSizes.length. */
-  codebookSizes: number[];
-  /** One codebook of Σ K_g codes used by every group (the "no multi-scale" ablation). Default false. */
-  shared?: boolean;
-  /** Weight the caller gives the commitment loss (exposed as `beta`, never applied here). Default 0.25. */
-  beta?: number;
-  /** `gradient` (codebook loss, default) or `ema` (codes follow the EMA of their keys). */
-  update?: CodeUpdate;
-  /** EMA decay. Default 0.99. */
-  decay?: number;
-  /** EMA Laplace smoothing. Default 1e-5. */
-  eps?: number;
-  /** `euclidean` (default) or `cosine`: keys and codes are L2-normalised, outputs lie on the unit sphere. */
-  metric?: Metric;
-  /** `kmeans++` (default): codes are seeded from the first training batch(es); `random`: N(0, initStd²). */
-  init?: CodebookInit;
-  /** Std of random codes (and of the codes used before k-means initialisation). Default 1. */
-  initStd?: number;
-  /** Lloyd iterations after k-means++ seeding. Default 10. */
-  kmeansIterations?: number;
-  /** Training batches pooled before k-means init (more are pooled until there are K keys). Default 1. */
-  initBatches?: number;
-  /** Most keys used by k-means init (a seeded subsample above that). Default min(20000, max(1024, 16·K)). */
-  initSamples?: number;
-  /** Re-seed codes unused for this many training steps from current keys; 0 disables. Default 100. */
-  deadCodeSteps?: number;
-  /** SimVQ: codes = frozen basis · learned linear map (gradient updates only). Default false. */
-  simvq?: boolean;
-  /** Check keys for NaN/Inf in every `quantize` (one host read). Default true. */
-  checkFinite?: boolean;
-  /** Seed of every random choice (initial codes, k-means++, restarts). */
-  seed: number | string;
-}
+import { resolveOptions } from './grouped-quantizer-options.js';
+import { subsampleRows, validKeysOf } from './init-sample.js';
+import type { GroupedQuantizerOptions, Metric, ResolvedOptions } from './grouped-quantizer-options.js';
+import { freshWindow, summarizeWindow } from './window-stats.js';
+import type { GroupStats, WindowStats } from './window-stats.js';
 
 export interface QuantizeOptions {
   /** [N] 1 = real item, 0 = padding: padding is left out of losses, statistics and code updates. */
@@ -64,128 +31,10 @@ export interface QuantizeResult {
   commitmentLoss: tf.Scalar;
 }
 
-export interface GroupStats {
-  /** Codes this group chooses from (K_g, or Σ K_g when shared). */
-  size: number;
-  /** [size] assignments per code since construction or `resetStats()` (training batches only). */
-  counts: Float64Array;
-  /** Σ counts. */
-  assignments: number;
-  /** exp(entropy of the code distribution): 1 = collapsed, `size` = uniform. 0 before any assignment. */
-  perplexity: number;
-  /** Fraction of the `size` codes this group never chose in the window (1 before any assignment). */
-  deadFraction: number;
-  /** Mean of ||k − c||/||k|| over the window's keys (NaN before any assignment). */
-  relativeError: number;
-  /** Mean of ||k − c||² / d over the window's keys (NaN before any assignment). */
-  meanSquaredError: number;
-  /** Codes of this group's codebook re-seeded by dead-code restart since construction. */
-  restarts: number;
-}
-
-interface ResolvedOptions {
-  dim: number;
-  codebookSizes: number[];
-  shared: boolean;
-  beta: number;
-  update: CodeUpdate;
-  decay: number;
-  eps: number;
-  metric: Metric;
-  init: CodebookInit;
-  initStd: number;
-  kmeansIterations: number;
-  initBatches: number;
-  initSamples: number | null;
-  deadCodeSteps: number;
-  simvq: boolean;
-  checkFinite: boolean;
-  seed: number | string;
-}
-
-/** Per-codebook batch kept for the deferred (outside-the-gradient) EMA / restart step. */
-interface PendingBatch {
-  keys: Float32Array; // [n*d] valid keys (normalised under cosine)
-  codes: Int32Array; // [n]
-  sqErr: Float64Array; // [n]
-  n: number;
-}
-
-interface WindowStats {
-  counts: Float64Array;
-  relErrSum: number;
-  relErrN: number;
-  sqErrSum: number;
-  sqErrN: number;
-}
-
 /** Internal hook so `VectorQuantizer` can name its weights without a group prefix. */
 export interface GroupedQuantizerInternals {
   weightPrefix?: (codebook: number, shared: boolean) => string;
   label?: string;
-}
-
-const OPTION_KEYS = [
-  'dim', 'codebookSizes', 'shared', 'beta', 'update', 'decay', 'eps', 'metric', 'init', 'initStd',
-  'kmeansIterations', 'initBatches', 'initSamples', 'deadCodeSteps', 'simvq', 'checkFinite', 'seed',
-] as const;
-
-function resolveOptions(options: GroupedQuantizerOptions, label: string): ResolvedOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options must be an object.`);
-  }
-  checkKnownKeys(`${label}: options`, options, OPTION_KEYS, (m) => new VqlQuantizerError('UNKNOWN_OPTION', m));
-  const dim = checkPositiveInteger(options.dim, `${label}: options.dim`);
-  const sizes = options.codebookSizes;
-  if (!Array.isArray(sizes) || sizes.length === 0) {
-    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.codebookSizes must be a non-empty array of integers >= 1.`);
-  }
-  sizes.forEach((k, g) => checkPositiveInteger(k, `${label}: options.codebookSizes[${g}] (K of group ${g})`));
-  const beta = options.beta ?? 0.25;
-  if (!(beta >= 0) || !Number.isFinite(beta)) {
-    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.beta must be a finite number >= 0, got ${beta}.`);
-  }
-  const metric = options.metric ?? 'euclidean';
-  if (metric !== 'euclidean' && metric !== 'cosine') {
-    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.metric must be 'euclidean' or 'cosine', got ${String(metric)}.`);
-  }
-  const init = options.init ?? 'kmeans++';
-  if (init !== 'kmeans++' && init !== 'random') {
-    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.init must be 'kmeans++' or 'random', got ${String(init)}.`);
-  }
-  const kmeansIterations = options.kmeansIterations ?? 10;
-  if (!Number.isInteger(kmeansIterations) || kmeansIterations < 0) {
-    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.kmeansIterations must be an integer >= 0, got ${kmeansIterations}.`);
-  }
-  const initBatches = checkPositiveInteger(options.initBatches ?? 1, `${label}: options.initBatches`);
-  const initSamples = options.initSamples === undefined ? null : checkPositiveInteger(options.initSamples, `${label}: options.initSamples`);
-  const deadCodeSteps = options.deadCodeSteps ?? 100;
-  if (!Number.isInteger(deadCodeSteps) || deadCodeSteps < 0) {
-    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.deadCodeSteps must be an integer >= 0 (0 disables restart), got ${deadCodeSteps}.`);
-  }
-  if (options.seed === undefined || (typeof options.seed !== 'number' && typeof options.seed !== 'string')) {
-    throw new VqlQuantizerError('INVALID_ARGUMENT', `${label}: options.seed (number or string) is required so runs are reproducible.`);
-  }
-  // The remaining fields are validated by the Codebook constructor.
-  return {
-    dim,
-    codebookSizes: [...sizes],
-    shared: options.shared ?? false,
-    beta,
-    update: options.update ?? 'gradient',
-    decay: options.decay ?? 0.99,
-    eps: options.eps ?? 1e-5,
-    metric,
-    init,
-    initStd: options.initStd ?? 1,
-    kmeansIterations,
-    initBatches,
-    initSamples,
-    deadCodeSteps,
-    simvq: options.simvq ?? false,
-    checkFinite: options.checkFinite ?? true,
-    seed: options.seed,
-  };
 }
 
 function l2normalize<T extends tf.Tensor>(x: T): T {
@@ -272,13 +121,7 @@ export class GroupedQuantizer {
   }
 
   private freshWindows(): WindowStats[] {
-    return Array.from({ length: this.groups }, (_, g) => ({
-      counts: new Float64Array(this.codebookOf(g).size),
-      relErrSum: 0,
-      relErrN: 0,
-      sqErrSum: 0,
-      sqErrN: 0,
-    }));
+    return Array.from({ length: this.groups }, (_, g) => freshWindow(this.codebookOf(g).size));
   }
 
   private codebookOf(g: number): Codebook {
@@ -352,24 +195,8 @@ export class GroupedQuantizer {
 
   /** Valid keys of codebook `cb` as a compact [m*d] array (normalised under cosine). */
   private gatherValid(keysHost: Float32Array, n: number, maskHost: Float32Array | null, cb: number): { keys: Float32Array; m: number } {
-    const g = this.groups;
-    const d = this.dim;
-    const groups = this.shared ? Array.from({ length: g }, (_, i) => i) : [cb];
-    let valid = 0;
-    for (let i = 0; i < n; i++) if (maskHost === null || maskHost[i] === 1) valid++;
-    const m = valid * groups.length;
-    const out = new Float32Array(m * d);
-    let r = 0;
-    // Item-major, then group: the same order as the flattened [N*G] codes of the shared path.
-    for (let i = 0; i < n; i++) {
-      if (maskHost !== null && maskHost[i] !== 1) continue;
-      for (const gg of groups) {
-        out.set(keysHost.subarray((i * g + gg) * d, (i * g + gg + 1) * d), r * d);
-        r++;
-      }
-    }
-    if (this.metric === 'cosine') normalizeRowsInPlace(out, m, d);
-    return { keys: out, m };
+    const groups = this.shared ? Array.from({ length: this.groups }, (_, i) => i) : [cb];
+    return validKeysOf(keysHost, n, maskHost, groups, this.groups, this.dim, this.metric);
   }
 
   private initSampleLimit(k: number): number {
@@ -380,22 +207,7 @@ export class GroupedQuantizer {
     const codebook = this.codebooks[cb]!;
     const d = this.dim;
     const limit = this.initSampleLimit(codebook.size);
-    let sample = points;
-    let count = m;
-    if (m > limit) {
-      // Seeded subsample without replacement (partial Fisher–Yates).
-      const idx = new Int32Array(m);
-      for (let i = 0; i < m; i++) idx[i] = i;
-      sample = new Float32Array(limit * d);
-      for (let i = 0; i < limit; i++) {
-        const j = i + this.rng.int(m - i);
-        const t = idx[i]!;
-        idx[i] = idx[j]!;
-        idx[j] = t;
-        sample.set(points.subarray(idx[i]! * d, idx[i]! * d + d), i * d);
-      }
-      count = limit;
-    }
+    const { sample, count } = subsampleRows(points, m, limit, d, this.rng);
     codebook.initializeFrom(sample, count, this.rng.fork(), this.config.kmeansIterations);
     if (this.metric === 'cosine') {
       // Centres of unit vectors are shorter than 1; codes are compared after normalisation anyway.
@@ -606,33 +418,9 @@ export class GroupedQuantizer {
 
   private restartDead(cb: number, batch: PendingBatch): number {
     const used = this.lastUsed[cb]!;
-    const dead: number[] = [];
-    for (let j = 0; j < used.length; j++) if (this.step - used[j]! >= this.config.deadCodeSteps) dead.push(j);
+    const dead = deadCodes(used, this.step, this.config.deadCodeSteps);
     if (dead.length === 0) return 0;
-    const d = this.dim;
-    // Replacements drawn ∝ squared error (k-means++ style): dead codes move to badly served keys.
-    const weights = Float64Array.from(batch.sqErr);
-    const take = Math.min(dead.length, batch.n);
-    const vectors = new Float32Array(take * d);
-    for (let i = 0; i < take; i++) {
-      let total = 0;
-      for (let r = 0; r < batch.n; r++) total += weights[r]!;
-      let pick = -1;
-      if (total > 0) {
-        let u = this.rng.next() * total;
-        for (let r = 0; r < batch.n; r++) {
-          if (weights[r]! <= 0) continue;
-          u -= weights[r]!;
-          pick = r;
-          if (u < 0) break;
-        }
-      } else {
-        pick = this.rng.int(batch.n);
-      }
-      weights[pick] = 0;
-      vectors.set(batch.keys.subarray(pick * d, pick * d + d), i * d);
-    }
-    const chosen = dead.slice(0, take);
+    const { chosen, vectors } = restartVectors(dead, batch, this.dim, this.rng);
     const done = this.codebooks[cb]!.restart(chosen, vectors);
     for (const j of chosen) used[j] = this.step;
     this.restartCounts[cb] = this.restartCounts[cb]! + done;
@@ -642,32 +430,7 @@ export class GroupedQuantizer {
   /** Usage statistics per group since construction or the last `resetStats()`. */
   stats(): GroupStats[] {
     this.checkAlive();
-    return this.windows.map((w, g) => {
-      const size = w.counts.length;
-      let total = 0;
-      let unused = 0;
-      for (let j = 0; j < size; j++) {
-        total += w.counts[j]!;
-        if (w.counts[j] === 0) unused++;
-      }
-      let entropy = 0;
-      if (total > 0) {
-        for (let j = 0; j < size; j++) {
-          const p = w.counts[j]! / total;
-          if (p > 0) entropy -= p * Math.log(p);
-        }
-      }
-      return {
-        size,
-        counts: Float64Array.from(w.counts),
-        assignments: total,
-        perplexity: total > 0 ? Math.exp(entropy) : 0,
-        deadFraction: unused / size,
-        relativeError: w.relErrN > 0 ? w.relErrSum / w.relErrN : Number.NaN,
-        meanSquaredError: w.sqErrN > 0 ? w.sqErrSum / w.sqErrN : Number.NaN,
-        restarts: this.restartCounts[this.shared ? 0 : g]!,
-      };
-    });
+    return this.windows.map((w, g) => summarizeWindow(w, this.restartCounts[this.shared ? 0 : g]!));
   }
 
   /** Starts a new statistics window (counts, errors); restart bookkeeping is kept. */

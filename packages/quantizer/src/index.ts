@@ -1,12 +1,7 @@
 export { GroupedQuantizer } from './grouped-quantizer.js';
-export type {
-  GroupedQuantizerOptions,
-  QuantizeOptions,
-  QuantizeResult,
-  GroupStats,
-  Metric,
-  CodebookInit,
-} from './grouped-quantizer.js';
+export type { QuantizeOptions, QuantizeResult } from './grouped-quantizer.js';
+export type { GroupedQuantizerOptions, Metric, CodebookInit } from './grouped-quantizer-options.js';
+export type { GroupStats } from './window-stats.js';
 export { VectorQuantizer } from './vector-quantizer.js';
 export type { VectorQuantizerOptions, VectorQuantizeResult } from './vector-quantizer.js';
 export { Codebook } from './codebook.js';

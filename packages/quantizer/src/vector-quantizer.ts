@@ -1,7 +1,9 @@
 import { checkKnownKeys, tf } from '@vql/runtime';
 import type { JsonValue } from '@vql/runtime';
 import { GroupedQuantizer } from './grouped-quantizer.js';
-import type { GroupedQuantizerOptions, GroupStats, QuantizeOptions } from './grouped-quantizer.js';
+import type { QuantizeOptions } from './grouped-quantizer.js';
+import type { GroupedQuantizerOptions } from './grouped-quantizer-options.js';
+import type { GroupStats } from './window-stats.js';
 import { checkPositiveInteger } from './codebook.js';
 import { VqlQuantizerError } from './errors.js';
 
