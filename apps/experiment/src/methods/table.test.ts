@@ -3,7 +3,7 @@ import type { PreparedDataset } from '../datasets.js';
 import { PRESETS } from '../presets.js';
 import type { RunSpec } from '../run-spec.js';
 import { modelConfigFor } from './model-config.js';
-import { METHOD_TABLE, latencyMethods, methodEntry } from './table.js';
+import { METHOD_TABLE, isReferenceMethod, latencyMethods, methodEntry } from './table.js';
 
 const spec = (method: RunSpec['method'], variant = 'default'): RunSpec => ({
   id: 'x', studies: ['main'], method, variant, dataset: 'synthetic', L: 100, codebookSizes: [8, 16], heads: 4, seed: 1,
@@ -21,6 +21,8 @@ describe('the method table', () => {
     expect(METHOD_TABLE.map((e) => e.name)).toEqual([...METHOD_NAMES]);
     for (const e of METHOD_TABLE) expect([e.name, (e.interest === undefined) !== (e.reference === undefined)]).toEqual([e.name, true]);
     expect(METHOD_TABLE.filter((e) => e.reference !== undefined).map((e) => e.name)).toEqual(['floor', 'oracle']);
+    expect(METHOD_NAMES.filter(isReferenceMethod)).toEqual(['floor', 'oracle']);
+    expect(isReferenceMethod('a-method-of-an-old-results-file')).toBe(false);
   });
 
   it('every method a preset times has an online scorer', () => {

@@ -110,6 +110,11 @@ export function methodEntry(name: MethodName): MethodEntry {
   return entry;
 }
 
+/** True for a reference score of the table (floor, oracle); false for trained methods and names the table does not know. */
+export function isReferenceMethod(name: string): boolean {
+  return byName.get(name)?.reference !== undefined;
+}
+
 /** Methods the latency study can time (their entry has an online scorer). */
 export function latencyMethods(): MethodName[] {
   return METHOD_TABLE.filter((e) => e.latency !== undefined).map((e) => e.name);

@@ -1,4 +1,5 @@
 import { meanStd } from '@vql/metrics';
+import { isReferenceMethod } from '../methods/table.js';
 import type { RunRecord } from '../results.js';
 
 export type MetricKey = 'auc' | 'gauc' | 'logloss' | 'latencyP50Ms' | 'latencyP99Ms' | 'latencyP50Ms100' | 'latencyP99Ms100' | 'cacheBytesPerUser' | 'samplesPerSecond' | 'trainSeconds';
@@ -90,9 +91,9 @@ export function isFullOracle(row: { method: string; variant: string }): boolean 
   return row.method === 'oracle' && row.variant !== 'at-L';
 }
 
-/** Neural sequence models: everything but the oracle and the logistic floor. */
+/** Neural sequence models: every trained method of the table (not the oracle or the logistic floor). */
 export function isNeural(row: { method: string }): boolean {
-  return row.method !== 'oracle' && row.method !== 'floor';
+  return !isReferenceMethod(row.method);
 }
 
 /** The name a row goes by in tables and charts. */
