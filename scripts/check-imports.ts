@@ -8,7 +8,9 @@
  *    tests, and src/testing/** only when the package exports `./testing`) is in `dependencies`;
  *    every bare import of a test, bench or unexported test helper is in `dependencies` or
  *    `devDependencies`; and every declared dependency is imported by a shipped file (a
- *    devDependency by some file; `@types/x` counts as used when `x` is).
+ *    devDependency by some file; `@types/x` counts as used when `x` is). A dependency declared
+ *    on purpose without an import (a pin of a transitive one) is listed with its reason under
+ *    `"vqlChecks": { "dependenciesNotImported": { name: reason } }` in that package.json.
  *
  *   npx tsx scripts/check-imports.ts      (exit 1 and one line per problem when a check fails)
  */
@@ -27,6 +29,8 @@ interface Manifest {
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  /** Declared on purpose without an import, each with its reason (e.g. a pin of a transitive dependency). */
+  vqlChecks?: { dependenciesNotImported?: Record<string, string> };
 }
 
 function walk(dir: string, out: string[] = []): string[] {
@@ -159,8 +163,9 @@ function checkPackage(dir: string): string[] {
     }
     graph.set(file, edges);
   }
+  const pinned = manifest.vqlChecks?.dependenciesNotImported ?? {};
   for (const dep of deps) {
-    if (!usedShipped.has(dep)) {
+    if (!usedShipped.has(dep) && !(dep in pinned)) {
       problems.push(`${name}: "dependencies" lists ${dep}, which no shipped file imports${usedAny.has(dep) ? ' (only tests, benches or test helpers do: move it to devDependencies)' : ''}`);
     }
   }

@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ExperimentConfig } from './config.js';
-import type { RunSpec } from './plan.js';
+import type { RunSpec } from './run-spec.js';
 import type { RunRecord } from './results.js';
 import type { RunExecutor } from './runner.js';
 
