@@ -34,7 +34,9 @@ export type ExperimentRunErrorCode =
   /** A dataset entry that is neither an events file nor a LongCTR folder reached the user-data reader. */
   | 'NOT_A_USER_DATASET'
   /** A method name that is not in the method table. */
-  | 'UNKNOWN_METHOD';
+  | 'UNKNOWN_METHOD'
+  /** A `--jobs` worker process exited while it was executing a run. */
+  | 'WORKER_EXITED';
 
 /** A planned run that cannot execute on the data it was given (the message names method and dataset). */
 export class ExperimentRunError extends VqlError<ExperimentRunErrorCode> {

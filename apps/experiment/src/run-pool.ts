@@ -1,7 +1,9 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { VqlError, isVqlError } from '@vql/errors';
 import type { ExperimentConfig } from './config.js';
+import { ExperimentRunError } from './errors.js';
 import type { RunSpec } from './run-spec.js';
 import type { RunRecord } from './results.js';
 import type { RunExecutor } from './runner.js';
@@ -17,7 +19,36 @@ export interface RunRequest {
 /** Worker → parent: the run's values, or why it failed. */
 export type RunReply =
   | { readonly id: number; readonly values: Partial<RunRecord> }
-  | { readonly id: number; readonly error: { name: string; message: string; code?: string; stack?: string } };
+  | { readonly id: number; readonly error: ReplyError };
+
+/** An error as it crosses the process boundary; `source` and `code` are set for a `VqlError`. */
+export interface ReplyError {
+  name: string;
+  message: string;
+  code?: string;
+  source?: string;
+  stack?: string;
+}
+
+/** What a worker sends for an error it caught. */
+export function replyError(err: unknown): ReplyError {
+  const e = err as Error & { code?: string };
+  return {
+    name: e.name,
+    message: e.message,
+    ...(e.code !== undefined ? { code: e.code } : {}),
+    ...(isVqlError(err) ? { source: err.source } : {}),
+    ...(e.stack !== undefined ? { stack: e.stack } : {}),
+  };
+}
+
+/** The parent's copy of a worker's error: a `VqlError` again when it was one (same source, code and name). */
+export function errorFromReply(reply: ReplyError): Error {
+  const error = reply.source !== undefined && reply.code !== undefined ? new VqlError(reply.source, reply.code, reply.message) : Object.assign(new Error(reply.message), reply.code !== undefined ? { code: reply.code } : {});
+  error.name = reply.name;
+  if (reply.stack !== undefined) error.stack = reply.stack;
+  return error;
+}
 
 interface Worker {
   readonly child: ChildProcess;
@@ -58,13 +89,13 @@ export class RunProcessPool implements RunExecutor {
       this.pending.delete(reply.id);
       this.release(worker);
       if ('values' in reply) job.resolve(reply.values);
-      else job.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code, stack: reply.error.stack }));
+      else job.reject(errorFromReply(reply.error));
     });
     child.once('exit', (code, signal) => {
       for (const [id, job] of this.pending) {
         if (job.worker !== worker) continue;
         this.pending.delete(id);
-        job.reject(new Error(`experiment worker process ${child.pid} exited (${signal ?? `code ${code}`}) during a run`));
+        job.reject(new ExperimentRunError('WORKER_EXITED', `experiment worker process ${child.pid} exited (${signal ?? `code ${code}`}) during a run`));
       }
       const at = this.workers.indexOf(worker);
       if (at >= 0) this.workers.splice(at, 1);

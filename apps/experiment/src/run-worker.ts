@@ -1,4 +1,5 @@
 // A child process of `RunProcessPool`: executes the runs its parent sends, one at a time.
+import { replyError } from './run-pool.js';
 import type { RunReply, RunRequest } from './run-pool.js';
 import { createExecutor } from './execute.js';
 
@@ -15,8 +16,7 @@ process.on('message', (request: RunRequest) => {
       }
       reply = { id: request.id, values: await executor.execute(request.spec, request.config, { outDir: request.outDir }) };
     } catch (err) {
-      const e = err as Error & { code?: string };
-      reply = { id: request.id, error: { name: e.name, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}), ...(e.stack !== undefined ? { stack: e.stack } : {}) } };
+      reply = { id: request.id, error: replyError(err) };
     }
     process.send!(reply);
   })();
