@@ -14,6 +14,7 @@ import { ServedModel } from './served-model.js';
 import { ModelLifecycle } from './lifecycle.js';
 import { ServingMetrics } from './metrics.js';
 import { StreamConsumer } from './stream-consumer.js';
+import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { describeStore, parseStoreSpec } from './stores.js';
 
@@ -48,8 +49,20 @@ program
   .option('--consumer <name>', 'consumer name (stable across restarts)', `${hostname()}-serve`)
   .option('--admin', 'enable POST /v1/admin/model { dir } (switch to another model once its caches are complete)')
   .option('--events <dir>', 'event table to build a new model version\'s caches from on a switch (else they must be built already)')
-  .action(async (o: { model: string; store: string; host: string; port: number; maxCandidates: number; bodyLimit: number; logLevel: string; stream?: string; streamUrl?: string; group: string; consumer: string; admin?: boolean; events?: string }) => {
+  .option('--processes <n>', 'replicas on this host sharing the port (node:cluster; the embedded LMDB store is shared)', positiveInt('--processes'), 1)
+  .action(async (o: { model: string; store: string; host: string; port: number; maxCandidates: number; bodyLimit: number; logLevel: string; stream?: string; streamUrl?: string; group: string; consumer: string; admin?: boolean; events?: string; processes: number }) => {
     const logger = pino({ level: o.logLevel });
+    if (o.processes > 1 && cluster.isPrimary) {
+      // Stateless replicas: each loads the model and opens the store; SIGTERM drains every one.
+      const workers = Array.from({ length: o.processes }, () => cluster.fork());
+      const exited = workers.map((w) => new Promise<number>((r) => w.once('exit', (code) => r(code ?? 1))));
+      const stop = () => workers.forEach((w) => w.process.kill('SIGTERM'));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      const codes = await Promise.all(exited);
+      process.exit(codes.every((c) => c === 0) ? 0 : 1);
+    }
+    if (cluster.isWorker) o.consumer = `${o.consumer}-${cluster.worker!.id}`;
     await initBackend();
     const spec = parseStoreSpec(o.store);
     const table = o.events === undefined ? undefined : loadEventTable(resolve(o.events));
