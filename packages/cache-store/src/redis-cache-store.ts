@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import type { CachePrecision } from './codec.js';
 import { appendThroughUpdate, checkPrecision, checkScanOptions, checkStoreOptions, checkUser, decodeStored, encodeForStore, scanHeader } from './cache-store.js';
@@ -9,6 +9,12 @@ import type { AppendOptions, AppendResult, EncodedEvents, UserCache } from './us
 export interface RedisCacheStoreOptions extends CacheStoreOptions {
   /** `redis[s]://[[user]:password@]host[:port][/db]`; the database index is honoured. Default `redis://127.0.0.1:6379`. */
   url?: string;
+  /**
+   * Redis Cluster instead of one server: some of its nodes, `redis[s]://[[user]:password@]host[:port]`
+   * each (the rest are discovered). A user's keys share one hash slot (`<prefix>{<user>}:c|v`);
+   * there is no fingerprint index, so `scan({ fingerprint })` reads every header.
+   */
+  nodes?: string[];
   /** Prefix of every key this store touches. Default `'vql:cache:'`. */
   keyPrefix?: string;
   /** Give up connecting after this long. Default 2000 ms. */
@@ -25,32 +31,38 @@ const READ_LUA = `return { redis.call('GET', KEYS[1]) or false, redis.call('GET'
 // Compare-and-set on the per-user version counter: the write happens only if nobody wrote since
 // our read. Keeps the fingerprint index set in step, parsing the old blob's header in Lua
 // (byte 8 = fingerprint length, fingerprint from byte 9, 1-based). ARGV[1] = expected version
-// ('*' = unconditional put), ARGV[2] = blob, ARGV[3] = user, ARGV[4] = key prefix, ARGV[5] = fingerprint.
+// ('*' = unconditional put), ARGV[2] = blob, ARGV[3] = user, ARGV[4] = key prefix, ARGV[5] = fingerprint,
+// ARGV[6] = '1' to keep the index (standalone), '0' without (a cluster: the index lives in another slot).
 const CAS_LUA = `
 local v = redis.call('GET', KEYS[2]) or '0'
 if ARGV[1] ~= '*' and v ~= ARGV[1] then return -1 end
-local old = redis.call('GET', KEYS[1])
-if old then
-  local n = string.byte(old, 8)
-  redis.call('SREM', ARGV[4] .. 'idx:' .. string.sub(old, 9, 8 + n), ARGV[3])
+if ARGV[6] == '1' then
+  local old = redis.call('GET', KEYS[1])
+  if old then
+    local n = string.byte(old, 8)
+    redis.call('SREM', ARGV[4] .. 'idx:' .. string.sub(old, 9, 8 + n), ARGV[3])
+  end
+  redis.call('SADD', ARGV[4] .. 'idx:' .. ARGV[5], ARGV[3])
 end
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('SADD', ARGV[4] .. 'idx:' .. ARGV[5], ARGV[3])
 return redis.call('INCR', KEYS[2])`;
 
 const DELETE_LUA = `
 local old = redis.call('GET', KEYS[1])
 if not old then return 0 end
-local n = string.byte(old, 8)
-redis.call('SREM', ARGV[2] .. 'idx:' .. string.sub(old, 9, 8 + n), ARGV[1])
+if ARGV[3] == '1' then
+  local n = string.byte(old, 8)
+  redis.call('SREM', ARGV[2] .. 'idx:' .. string.sub(old, 9, 8 + n), ARGV[1])
+end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 1`;
 
-interface ScriptedRedis extends Redis {
+interface Scripts {
   vqlReadBuffer(blobKey: string, versionKey: string): Promise<[Buffer | null, Buffer]>;
-  vqlCas(blobKey: string, versionKey: string, expected: string, blob: Buffer, user: string, prefix: string, fingerprint: string): Promise<number>;
-  vqlDelete(blobKey: string, versionKey: string, user: string, prefix: string): Promise<number>;
+  vqlCas(blobKey: string, versionKey: string, expected: string, blob: Buffer, user: string, prefix: string, fingerprint: string, indexed: string): Promise<number>;
+  vqlDelete(blobKey: string, versionKey: string, user: string, prefix: string, indexed: string): Promise<number>;
 }
+type ScriptedRedis = (Redis | Cluster) & Scripts;
 
 const CONNECTION_ERROR = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|Stream isn't writeable|Command timed out|connect|max retries/i;
 
@@ -116,13 +128,16 @@ export class RedisCacheStore implements CacheStore {
   private readonly prefix: string;
   private readonly precision: CachePrecision;
   private readonly maxRetries: number;
+  /** Redis Cluster: per-user hash-tagged keys, no fingerprint index. */
+  private readonly cluster: boolean;
   private lastError: Error | undefined;
   private closed = false;
 
-  private constructor(options: RedisCacheStoreOptions, target: RedisTarget) {
+  private constructor(options: RedisCacheStoreOptions, target: RedisTarget, nodes: RedisTarget[] | null) {
     const where = 'RedisCacheStore.connect';
-    this.url = target.safeUrl;
+    this.url = nodes === null ? target.safeUrl : nodes.map((n) => n.safeUrl).join(',');
     this.db = target.db;
+    this.cluster = nodes !== null;
     this.prefix = options.keyPrefix ?? 'vql:cache:';
     if (typeof this.prefix !== 'string') throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.keyPrefix must be a string.`);
     this.precision = checkPrecision(where, options.precision);
@@ -144,7 +159,19 @@ export class RedisCacheStore implements CacheStore {
       commandTimeout: options.commandTimeoutMs ?? 5000,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     };
-    this.client = new Redis(redisOptions) as ScriptedRedis;
+    this.client = (
+      nodes === null
+        ? new Redis(redisOptions)
+        : new Cluster(
+            nodes.map((n) => ({ host: n.host, port: n.port })),
+            {
+              redisOptions: { ...redisOptions, host: undefined, port: undefined, lazyConnect: undefined, enableOfflineQueue: undefined },
+              lazyConnect: true,
+              enableOfflineQueue: false,
+              clusterRetryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+            } as ConstructorParameters<typeof Cluster>[1],
+          )
+    ) as ScriptedRedis;
     // Without a listener ioredis prints every reconnect error (or, for an emitter error with no
     // listener, crashes the process); keep the last one: it names the cause in our messages.
     this.client.on('error', (error: Error) => {
@@ -167,13 +194,23 @@ export class RedisCacheStore implements CacheStore {
   static async connect(options: RedisCacheStoreOptions = {}): Promise<RedisCacheStore> {
     const where = 'RedisCacheStore.connect';
     if (options === null || typeof options !== 'object') throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options must be an object.`);
-    checkStoreOptions(where, options, ['url', 'keyPrefix', 'connectTimeoutMs', 'commandTimeoutMs', 'maxUpdateRetries']);
-    const store = new RedisCacheStore(options, parseRedisUrl(where, options.url ?? 'redis://127.0.0.1:6379'));
+    checkStoreOptions(where, options, ['url', 'nodes', 'keyPrefix', 'connectTimeoutMs', 'commandTimeoutMs', 'maxUpdateRetries']);
+    let nodes: RedisTarget[] | null = null;
+    if (options.nodes !== undefined) {
+      if (options.url !== undefined) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: give options.url (one server) or options.nodes (a cluster), not both.`);
+      if (!Array.isArray(options.nodes) || options.nodes.length === 0) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.nodes must be a non-empty array of redis:// URLs.`);
+      nodes = options.nodes.map((url, i) => {
+        const t = parseRedisUrl(`${where}: options.nodes[${i}]`, url);
+        if (t.db !== 0) throw new VqlCacheStoreError('INVALID_ARGUMENT', `${where}: options.nodes[${i}] selects database ${t.db}; a Redis Cluster has database 0 only.`);
+        return t;
+      });
+    }
+    const store = new RedisCacheStore(options, nodes?.[0] ?? parseRedisUrl(where, options.url ?? 'redis://127.0.0.1:6379'), nodes);
     const timeout = options.connectTimeoutMs ?? 2000;
     const attempt = (async () => {
       await store.client.connect();
       await store.client.ping();
-      if (store.db !== 0) {
+      if (store.db !== 0 && !store.cluster) {
         try {
           await store.client.select(store.db);
         } catch (error) {
@@ -216,7 +253,12 @@ export class RedisCacheStore implements CacheStore {
   }
 
   private key(kind: 'c' | 'v', user: string): string {
-    return `${this.prefix}${kind}:${user}`;
+    // In a cluster both keys of a user hash to one slot (the part in braces), so the scripts stay atomic.
+    return this.cluster ? `${this.prefix}{${user}}:${kind}` : `${this.prefix}${kind}:${user}`;
+  }
+
+  private get indexed(): string {
+    return this.cluster ? '0' : '1';
   }
 
   /** Runs one Redis round trip, turning connection failures into `STORE_UNAVAILABLE`. */
@@ -254,7 +296,7 @@ export class RedisCacheStore implements CacheStore {
   async put(user: string, cache: UserCache): Promise<void> {
     checkUser('RedisCacheStore.put', user);
     const blob = Buffer.from(encodeForStore('RedisCacheStore.put', cache, this.precision));
-    await this.call('put', () => this.client.vqlCas(this.key('c', user), this.key('v', user), '*', blob, user, this.prefix, cache.fingerprint));
+    await this.call('put', () => this.client.vqlCas(this.key('c', user), this.key('v', user), '*', blob, user, this.prefix, cache.fingerprint, this.indexed));
   }
 
   async update(user: string, fn: CacheUpdater): Promise<UserCache | undefined> {
@@ -266,7 +308,7 @@ export class RedisCacheStore implements CacheStore {
       if (next === undefined) return current;
       const encoded = Buffer.from(encodeForStore('RedisCacheStore.update', next, this.precision));
       const result = await this.call('update', () =>
-        this.client.vqlCas(this.key('c', user), this.key('v', user), version, encoded, user, this.prefix, next.fingerprint),
+        this.client.vqlCas(this.key('c', user), this.key('v', user), version, encoded, user, this.prefix, next.fingerprint, this.indexed),
       );
       if (result !== -1) return next;
       // Lost the race: back off a little (deterministically growing) and recompute from fresh state.
@@ -282,13 +324,17 @@ export class RedisCacheStore implements CacheStore {
 
   async delete(user: string): Promise<boolean> {
     checkUser('RedisCacheStore.delete', user);
-    const n = await this.call('delete', () => this.client.vqlDelete(this.key('c', user), this.key('v', user), user, this.prefix));
+    const n = await this.call('delete', () => this.client.vqlDelete(this.key('c', user), this.key('v', user), user, this.prefix, this.indexed));
     return n === 1;
   }
 
   async *scan(options?: ScanOptions): AsyncIterable<ScanEntry> {
     const opts = checkScanOptions('RedisCacheStore.scan', options);
     let cursor = '0';
+    if (this.cluster) {
+      yield* this.scanCluster(opts);
+      return;
+    }
     if (opts.fingerprint !== undefined) {
       const fingerprint = opts.fingerprint;
       do {
@@ -311,6 +357,25 @@ export class RedisCacheStore implements CacheStore {
         if (fingerprint !== undefined) yield { user, fingerprint };
       }
     } while (cursor !== '0');
+  }
+
+  /** Every master's keys of this prefix, headers read through the cluster client. */
+  private async *scanCluster(opts: ScanOptions): AsyncIterable<ScanEntry> {
+    const pattern = `${globEscape(this.prefix)}{*}:c`;
+    for (const node of (this.client as Cluster).nodes('master')) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.call('scan', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', 500));
+        cursor = next;
+        for (const key of keys) {
+          const user = key.slice(this.prefix.length + 1, key.length - 3);
+          const start = await this.call('scan', () => this.client.getrangeBuffer(key, 0, 299));
+          if (start.length === 0) continue;
+          const fingerprint = scanHeader(this.kind, user, start, opts);
+          if (fingerprint !== undefined && (opts.fingerprint === undefined || fingerprint === opts.fingerprint)) yield { user, fingerprint };
+        }
+      } while (cursor !== '0');
+    }
   }
 
   async close(): Promise<void> {

@@ -3,13 +3,23 @@ import { join } from 'node:path';
 import { buildAllCaches } from '@vql/cache-store';
 import type { BuildReport } from '@vql/cache-store';
 import type { EventTable } from '@vql/data';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { modelNamespace, openModelStore } from './stores.js';
 import type { StoreSpec } from './stores.js';
 
 /** Store key of dense user u of an event table: its raw id, as the service is asked for it. */
 export function tableUserKey(table: EventTable): (u: number) => string {
   return (u) => String(table.rawUserId[u]);
+}
+
+/** A short-lived client for the completion key (a cluster routes it to its slot). */
+async function redisClient(spec: StoreSpec & { kind: 'redis' | 'redis-cluster' }): Promise<Redis | Cluster> {
+  const client =
+    spec.kind === 'redis'
+      ? new Redis(spec.url, { lazyConnect: true, maxRetriesPerRequest: 1 })
+      : new Cluster(spec.nodes.map((n) => ({ host: new URL(n).hostname, port: Number(new URL(n).port || 6379) })), { lazyConnect: true });
+  await client.connect();
+  return client;
 }
 
 /** Where "the caches of model X are complete" is recorded: a file beside the LMDB namespace, a key in Redis. */
@@ -19,10 +29,9 @@ export async function markComplete(spec: StoreSpec, fingerprint: string, report:
   if (spec.kind === 'lmdb') {
     mkdirSync(spec.path, { recursive: true });
     writeFileSync(join(spec.path, `${ns}.complete.json`), body);
-  } else if (spec.kind === 'redis') {
-    const redis = new Redis(spec.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  } else if (spec.kind === 'redis' || spec.kind === 'redis-cluster') {
+    const redis = await redisClient(spec);
     try {
-      await redis.connect();
       await redis.set(`vql:${ns}:complete`, body);
     } finally {
       redis.disconnect();
@@ -37,10 +46,9 @@ export async function isComplete(spec: StoreSpec, fingerprint: string): Promise<
     const file = join(spec.path, `${ns}.complete.json`);
     return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { fingerprint?: string }).fingerprint === fingerprint;
   }
-  if (spec.kind === 'redis') {
-    const redis = new Redis(spec.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  if (spec.kind === 'redis' || spec.kind === 'redis-cluster') {
+    const redis = await redisClient(spec);
     try {
-      await redis.connect();
       const body = await redis.get(`vql:${ns}:complete`);
       return body !== null && (JSON.parse(body) as { fingerprint?: string }).fingerprint === fingerprint;
     } finally {

@@ -7,14 +7,18 @@ import { VqlServingError } from './errors.js';
 export type StoreSpec =
   | { readonly kind: 'lmdb'; readonly path: string }
   | { readonly kind: 'redis'; readonly url: string }
+  | { readonly kind: 'redis-cluster'; readonly nodes: readonly string[] }
   | { readonly kind: 'memory' };
 
 /**
- * `lmdb:<dir>` (the embedded default), `redis://host:port[/db]` / `rediss://…`, or `memory`
- * (tests: nothing persists).
+ * `lmdb:<dir>` (the embedded default), `redis://host:port[/db]` / `rediss://…`,
+ * `redis-cluster://host:port,host:port,…` (some nodes of a Redis Cluster; `rediss-cluster://` for
+ * TLS), or `memory` (tests: nothing persists).
  */
 export function parseStoreSpec(text: string): StoreSpec {
   if (text === 'memory') return { kind: 'memory' };
+  const cluster = /^(rediss?)-cluster:\/\/(.+)$/.exec(text);
+  if (cluster !== null) return { kind: 'redis-cluster', nodes: cluster[2]!.split(',').map((n) => `${cluster[1]}://${n}`) };
   if (text.startsWith('redis://') || text.startsWith('rediss://')) return { kind: 'redis', url: text };
   if (text.startsWith('lmdb:') && text.length > 'lmdb:'.length) return { kind: 'lmdb', path: text.slice('lmdb:'.length) };
   throw new VqlServingError('INVALID_CONFIG', `--store ${JSON.stringify(text)}: expected lmdb:<dir>, redis://host:port[/db] or memory.`);
@@ -26,7 +30,9 @@ export function modelNamespace(fingerprint: string): string {
 }
 
 export function describeStore(spec: StoreSpec): string {
-  return spec.kind === 'lmdb' ? `lmdb:${spec.path}` : spec.kind === 'redis' ? spec.url.replace(/\/\/[^@/]*@/, '//***@') : 'memory';
+  const hide = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');
+  if (spec.kind === 'redis-cluster') return `redis-cluster: ${spec.nodes.map(hide).join(',')}`;
+  return spec.kind === 'lmdb' ? `lmdb:${spec.path}` : spec.kind === 'redis' ? hide(spec.url) : 'memory';
 }
 
 /** Opens the cache store of model `fingerprint` under `spec` (LMDB: a sub-directory; Redis: a key prefix). */
@@ -34,5 +40,7 @@ export async function openModelStore(spec: StoreSpec, fingerprint: string, optio
   const ns = modelNamespace(fingerprint);
   if (spec.kind === 'memory') return new MemoryCacheStore();
   if (spec.kind === 'lmdb') return new LmdbCacheStore({ path: join(spec.path, ns) });
-  return RedisCacheStore.connect({ url: spec.url, keyPrefix: `vql:${ns}:`, ...(options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs }) });
+  const timeout = options.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: options.commandTimeoutMs };
+  if (spec.kind === 'redis-cluster') return RedisCacheStore.connect({ nodes: [...spec.nodes], keyPrefix: `vql:${ns}:`, ...timeout });
+  return RedisCacheStore.connect({ url: spec.url, keyPrefix: `vql:${ns}:`, ...timeout });
 }

@@ -61,14 +61,16 @@ export class TestRedisServer {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<TestRedisServer> {
-    const server = new TestRedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'vql-redis-')));
+  /** `extraArgs` go to redis-server after the defaults (e.g. `--cluster-enabled yes`). */
+  static async start(extraArgs: readonly string[] = []): Promise<TestRedisServer> {
+    const server = new TestRedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'vql-redis-')), extraArgs);
     await server.launch();
     return server;
   }
@@ -76,7 +78,7 @@ export class TestRedisServer {
   /** (Re)starts the server on the same port and data dir; resolves once it answers. */
   async launch(): Promise<void> {
     const bin = redisServerBinary();
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning', ...this.extraArgs];
     const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     let stderr = '';
@@ -118,5 +120,40 @@ export class TestRedisServer {
   async stop(): Promise<void> {
     await this.kill9();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A private Redis Cluster of `masters` redis-server processes (no replicas) on free loopback
+ * ports, slots assigned with `redis-cli --cluster create` (redis-tools comes with redis-server).
+ */
+export class TestRedisCluster {
+  private constructor(readonly servers: TestRedisServer[]) {}
+
+  /** Seed URLs of every node. */
+  get nodes(): string[] {
+    return this.servers.map((s) => s.url);
+  }
+
+  static async start(masters = 3): Promise<TestRedisCluster> {
+    const servers: TestRedisServer[] = [];
+    for (let i = 0; i < masters; i++) servers.push(await TestRedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']));
+    const cli = which('redis-cli');
+    if (cli === undefined) throw new Error('redis-cli is not installed (Debian: apt-get install -y redis-tools).');
+    const hosts = servers.map((s) => `127.0.0.1:${s.port}`);
+    const run = spawnSync(cli, ['--cluster', 'create', ...hosts, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    if (run.status !== 0) throw new Error(`redis-cli --cluster create failed (exit ${run.status}): ${run.stdout}${run.stderr}`);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const info = servers.map((s) => spawnSync(cli, ['-p', String(s.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout);
+      if (info.every((t) => t.includes('cluster_state:ok'))) break;
+      if (Date.now() > deadline) throw new Error(`the test cluster did not reach cluster_state:ok: ${info.join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return new TestRedisCluster(servers);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.stop()));
   }
 }
