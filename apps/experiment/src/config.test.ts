@@ -24,6 +24,8 @@ describe('presets', () => {
     expect(main.filter((r) => r.variant === 'default').map((r) => r.method).sort()).toEqual(PRESETS.smoke.methods.filter((m) => m !== 'oracle').sort());
     expect(main.filter((r) => r.method === 'oracle').map((r) => r.variant).sort()).toEqual(['at-L', 'full-history']);
     expect(main.filter((r) => r.method === 'vql').map((r) => r.variant).sort()).toEqual(['default', 'whole-history']);
+    // Whole-history VQL is checked against a floor that sees the same (whole) history.
+    expect(main.filter((r) => r.method === 'floor').map((r) => r.variant).sort()).toEqual(['default', 'whole-history']);
   });
 
   it('paper runs the synthetic main comparison at L = 1000 and 10⁴, three seeds, on every training sample', () => {
@@ -31,7 +33,8 @@ describe('presets', () => {
     const main = runs.filter((r) => r.studies.includes('main') && r.method === 'vql' && r.variant === 'default');
     expect(main.map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['1000/1', '1000/2', '1000/3', '10000/1', '10000/2', '10000/3']);
     // Whole-history VQL is trained once per seed (listed with the largest L).
-    expect(runs.filter((r) => r.variant === 'whole-history').map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['10000/1', '10000/2', '10000/3']);
+    expect(runs.filter((r) => r.method === 'vql' && r.variant === 'whole-history').map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['10000/1', '10000/2', '10000/3']);
+    expect(runs.filter((r) => r.method === 'floor' && r.variant === 'whole-history').map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['10000/1', '10000/2', '10000/3']);
     expect(runs.filter((r) => r.method === 'oracle' && r.variant === 'at-L' && r.seed === 1).map((r) => r.L).sort((a, b) => a - b)).toEqual([100, 300, 1000, 10_000]);
     const synthetic = PRESETS.paper.datasets.find((d) => d.name === 'synthetic')!;
     expect(synthetic.maxTrainSamples).toBeUndefined();

@@ -51,6 +51,10 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
       if (studies.main && studies.wholeHistoryVql && ds.name === 'synthetic' && config.methods.includes('vql')) {
         // Sees every behaviour whatever L is: trained once, listed with the largest main L.
         runs.push({ dataset: ds.name, L: Math.max(...lengths), codebookSizes: model.codebookSizes, heads: model.heads, seed, study: 'main', method: 'vql', variant: 'whole-history' });
+        // Its floor sees the same history: the category mix of every earlier behaviour.
+        if (config.methods.includes('floor')) {
+          runs.push({ dataset: ds.name, L: Math.max(...lengths), codebookSizes: model.codebookSizes, heads: model.heads, seed, study: 'main', method: 'floor', variant: 'whole-history' });
+        }
       }
       const base = { dataset: ds.name, L: lengths[0]!, codebookSizes: model.codebookSizes, heads: model.heads, seed };
       const ablate = studies.ablations === true || (Array.isArray(studies.ablations) && studies.ablations.includes(ds.name));

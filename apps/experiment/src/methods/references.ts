@@ -19,16 +19,24 @@ export function oracleScore({ spec, data }: MethodContext): ReferenceScore {
   };
 }
 
-/** The floor: a logistic model on the target category × the category mix of the newest L (floor.ts). */
+/**
+ * The floor: a logistic model on the target category × the category mix of the newest L
+ * (floor.ts), or of every earlier behaviour (variant whole-history: the floor for whole-history VQL).
+ */
 export function floorScore({ spec, data }: MethodContext): ReferenceScore {
   if (data.categoryFeature === null || !data.schema.context.some((f) => f.name === data.categoryFeature && f.kind === 'categorical')) {
     return { probs: null, values: { note: `no categorical item feature on ${data.name}: the floor needs one` } };
   }
   const started = performance.now();
-  const floor = fitCategoryMixFloor(data.train, { categoryFeature: data.categoryFeature, L: spec.L });
+  const whole = spec.variant === 'whole-history';
+  const floor = fitCategoryMixFloor(data.train, { categoryFeature: data.categoryFeature, L: whole ? Number.MAX_SAFE_INTEGER : spec.L });
   const trainSeconds = (performance.now() - started) / 1000;
   return {
     probs: floor.predict(data.test),
-    values: { trainSeconds, historyPolicy: 'newest-L', note: `logistic on target category × category mix of the newest L (${floor.parameters} parameters)` },
+    values: {
+      trainSeconds,
+      historyPolicy: whole ? 'whole-history' : 'newest-L',
+      note: `logistic on target category × category mix of ${whole ? 'the whole history' : 'the newest L'} (${floor.parameters} parameters)`,
+    },
   };
 }

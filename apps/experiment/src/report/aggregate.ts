@@ -100,7 +100,7 @@ export function isNeural(row: { method: string }): boolean {
 export function rowLabel(row: { method: string; variant: string; L: number }): string {
   if (isOracleAtL(row)) return `oracle@${humanLength(row.L)}`;
   if (isFullOracle(row)) return 'oracle (full history)';
-  if (row.method === 'floor') return 'floor (logistic)';
+  if (row.method === 'floor') return row.variant === 'whole-history' ? 'floor (logistic, whole history)' : 'floor (logistic)';
   return row.variant === 'default' ? row.method : `${row.method} / ${row.variant}`;
 }
 

@@ -163,13 +163,14 @@ export function costAt(rows: AggregateRow[], method: string, L: number, metric: 
   return { stat: nearest.metrics[metric]!, L: nearest.L };
 }
 
-/** Neural rows whose mean AUC is below the floor's on the same dataset and L. */
+/** Neural rows whose mean AUC is below the floor's on the same dataset and L (and history: whole-history rows against the whole-history floor). */
 export function belowFloor(rows: AggregateRow[]): Array<{ row: AggregateRow; floor: AggregateRow }> {
   const train = trainRows(rows);
   const out: Array<{ row: AggregateRow; floor: AggregateRow }> = [];
   for (const row of train) {
     if (!isNeural(row) || row.metrics.auc === undefined) continue;
-    const floor = train.find((f) => f.method === 'floor' && f.dataset === row.dataset && f.L === row.L && f.metrics.auc !== undefined);
+    const whole = row.variant === 'whole-history';
+    const floor = train.find((f) => f.method === 'floor' && (f.variant === 'whole-history') === whole && f.dataset === row.dataset && f.L === row.L && f.metrics.auc !== undefined);
     if (floor !== undefined && row.metrics.auc.mean < floor.metrics.auc!.mean) out.push({ row, floor });
   }
   return out;
@@ -239,11 +240,13 @@ function headline(rows: AggregateRow[], evidence: PairedEvidence): string[] {
   if (notRun.length > 0) sentences.push(`Not run at this L (cost): ${notRun.join(', ')}.`);
   const atL = table.find(isOracleAtL);
   const full = table.find(isFullOracle);
-  const floor = table.find((r) => r.method === 'floor');
+  const floor = table.find((r) => r.method === 'floor' && r.variant === 'default');
+  const wholeFloor = table.find((r) => r.method === 'floor' && r.variant === 'whole-history');
   const refs = [
     atL !== undefined ? `oracle@${humanLength(L)} ${auc(atL)}` : undefined,
     full !== undefined ? `full-history oracle ${auc(full)}` : undefined,
     floor !== undefined ? `logistic floor ${auc(floor)}` : undefined,
+    wholeFloor !== undefined ? `logistic floor on the whole history ${auc(wholeFloor)}` : undefined,
   ].filter((s): s is string => s !== undefined);
   if (refs.length > 0) sentences.push(`References: ${refs.join(', ')}.`);
   if (vql !== undefined) {

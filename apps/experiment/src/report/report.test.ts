@@ -129,6 +129,9 @@ const SPECS: Spec[] = [
     { method: 'oracle', variant: 'at-L', L, studies: ['main', 'length-sweep'], signal: 1.8, historyPolicy: newest },
   ]),
   { method: 'twin', L: 1000, studies: ['main'], signal: 1.1, historyPolicy: newest },
+  // Whole-history VQL above the newest-10k floor but below the whole-history one: only the latter counts.
+  { method: 'vql', variant: 'whole-history', L: 10_000, studies: ['main'], signal: 1.2, historyPolicy: 'whole-history' },
+  { method: 'floor', variant: 'whole-history', L: 10_000, studies: ['main'], signal: 1.5, historyPolicy: 'whole-history' },
   { method: 'twin', L: 10_000, studies: ['main'], notRun: 'est. 5400 s per epoch', historyPolicy: newest },
   // As the runner files it: the full-history oracle at every main and sweep L (the same model each time).
   ...[100, 1000, 10_000].map((L): Spec => ({ method: 'oracle', variant: 'full-history', L, studies: L === 100 ? ['length-sweep'] : ['main', 'length-sweep'], signal: 2.2, historyPolicy: 'whole-history' })),
@@ -177,6 +180,8 @@ describe('report from fixtures with predictions files', () => {
       expect(headline).toContain(row);
     }
     expect(headline).toMatch(/\| oracle \(full history\) \| whole-history \| 0\.\d{4} ± 0\.\d{4} \|/);
+    expect(headline).toMatch(/\| floor \(logistic, whole history\) \| whole-history \| 0\.\d{4} ± 0\.\d{4} \|/);
+    expect(headline).toMatch(/logistic floor 0\.\d{4} ± 0\.\d{4}, logistic floor on the whole history 0\.\d{4} ± 0\.\d{4}\./);
     // Full attention is the stronger fixture model: the headline says VQL loses to it.
     expect(headline).toMatch(/VQL beats 1 of 2 baselines \(sim-hard\); it loses to full-attention\. Not run at this L \(cost\): twin\./);
     expect(headline).toContain('Online p50 for 100 candidates: VQL 0.408 ± 0.004 ms, full attention 20.400 ± 0.200 ms.');
@@ -203,7 +208,8 @@ describe('report from fixtures with predictions files', () => {
 
   it('flags the neural method below the floor, and only it', () => {
     const checks = md.slice(md.indexOf('## Checks'), md.indexOf('<!-- charts -->'));
-    expect(checks.match(/^- \*\*/gm)).toHaveLength(2); // sim-hard at L = 1k and 10k
+    expect(checks.match(/^- \*\*/gm)).toHaveLength(3); // sim-hard at L = 1k and 10k, whole-history VQL
+    expect(checks).toMatch(/- \*\*vql \/ whole-history\*\* on synthetic at L = 10k: AUC 0\.\d{4} ± 0\.\d{4} < floor 0\.\d{4} ± 0\.\d{4}/);
     expect(checks).toMatch(/- \*\*sim-hard\*\* on synthetic at L = 1k: AUC 0\.\d{4} ± 0\.\d{4} < floor 0\.\d{4} ± 0\.\d{4} \(difference −0\.\d{4} \[/);
   });
 
