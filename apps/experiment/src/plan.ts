@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { DatasetName, ExperimentConfig } from './config.js';
 import { VQL_ABLATIONS, fixedBudgetSizes, mainLengths, multiScaleSizes } from './config.js';
-import { methodEntry } from './methods/table.js';
+import { methodEntry, methodWithRole } from './methods/table.js';
 import type { RunSpec, Study } from './run-spec.js';
+
+// The studies about VQL itself (whole history, ablations, K and G sweeps) run the table's subject;
+// whole-history VQL gets the floor on the same history.
+const SUBJECT = methodWithRole('subject');
+const FLOOR = methodWithRole('floor');
 
 type RunParams = Omit<RunSpec, 'id' | 'studies'> & { study: Study };
 
@@ -48,33 +53,33 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
         const base = { dataset: ds.name, L, codebookSizes: model.codebookSizes, heads: model.heads, seed };
         if (studies.main) for (const method of config.methods) pushMethod({ ...base, study: 'main', method });
       }
-      if (studies.main && studies.wholeHistoryVql && ds.name === 'synthetic' && config.methods.includes('vql')) {
+      if (studies.main && studies.wholeHistoryVql && ds.name === 'synthetic' && config.methods.includes(SUBJECT)) {
         // Sees every behaviour whatever L is: trained once, listed with the largest main L.
-        runs.push({ dataset: ds.name, L: Math.max(...lengths), codebookSizes: model.codebookSizes, heads: model.heads, seed, study: 'main', method: 'vql', variant: 'whole-history' });
+        runs.push({ dataset: ds.name, L: Math.max(...lengths), codebookSizes: model.codebookSizes, heads: model.heads, seed, study: 'main', method: SUBJECT, variant: 'whole-history' });
         // Its floor sees the same history: the category mix of every earlier behaviour.
-        if (config.methods.includes('floor')) {
-          runs.push({ dataset: ds.name, L: Math.max(...lengths), codebookSizes: model.codebookSizes, heads: model.heads, seed, study: 'main', method: 'floor', variant: 'whole-history' });
+        if (config.methods.includes(FLOOR)) {
+          runs.push({ dataset: ds.name, L: Math.max(...lengths), codebookSizes: model.codebookSizes, heads: model.heads, seed, study: 'main', method: FLOOR, variant: 'whole-history' });
         }
       }
       const base = { dataset: ds.name, L: lengths[0]!, codebookSizes: model.codebookSizes, heads: model.heads, seed };
       const ablate = studies.ablations === true || (Array.isArray(studies.ablations) && studies.ablations.includes(ds.name));
-      if (ablate && config.methods.includes('vql')) {
-        for (const variant of VQL_ABLATIONS) runs.push(({ ...base, study: 'ablation', method: 'vql', variant }));
+      if (ablate && config.methods.includes(SUBJECT)) {
+        for (const variant of VQL_ABLATIONS) runs.push(({ ...base, study: 'ablation', method: SUBJECT, variant }));
       }
     }
     // Sensitivity studies run on the first dataset (synthetic in the presets: the ultra-long one).
     const first = datasets[0];
     if (first === undefined) continue;
     const base = { dataset: first.name, L: mainLengths(first)[0]!, heads: model.heads, seed, variant: 'default' };
-    if (config.methods.includes('vql')) {
+    if (config.methods.includes(SUBJECT)) {
       for (const K of studies.codebookSweep) {
-        runs.push(({ ...base, study: 'codebook-sweep', method: 'vql', codebookSizes: multiScaleSizes(K, model.groups) }));
+        runs.push(({ ...base, study: 'codebook-sweep', method: SUBJECT, codebookSizes: multiScaleSizes(K, model.groups) }));
       }
       // The G sweep keeps the total code budget: more groups share the same number of codes.
       const budget = model.codebookSizes.reduce((a, b) => a + b, 0);
       for (const G of studies.groupSweep) {
         const heads = Math.max(model.heads, G) % G === 0 ? Math.max(model.heads, G) : G * Math.ceil(model.heads / G);
-        runs.push(({ ...base, study: 'group-sweep', method: 'vql', heads, codebookSizes: fixedBudgetSizes(budget, G) }));
+        runs.push(({ ...base, study: 'group-sweep', method: SUBJECT, heads, codebookSizes: fixedBudgetSizes(budget, G) }));
       }
     }
     const sweepMethods = studies.lengthSweepMethods.filter((m) => config.methods.includes(m));

@@ -43,8 +43,18 @@ export interface OnlineScorer {
 /** Builds a method's online scorer for one user from an (untrained, seeded) model of the method. */
 export type OnlineScorerFactory = (model: CtrModel, history: UserHistory, now: number) => OnlineScorer;
 
+/**
+ * What a method is in the comparison: the method under study (VQL), the exact attention it
+ * approximates, a baseline (default), the logistic floor, or a ceiling (the oracle).
+ */
+export type MethodRole = 'subject' | 'exact' | 'baseline' | 'floor' | 'ceiling';
+
 export interface MethodEntry {
   readonly name: MethodName;
+  /** Default 'baseline'. The report orders rows and picks the headline's comparisons by role. */
+  readonly role?: MethodRole;
+  /** The report's row name for a variant at L (`L` already human: "1k"); default name or "name / variant". */
+  readonly label?: (variant: string, L: string) => string;
   /** Trained methods: the interest module (and window / aux weight) of its `CtrModel`. */
   readonly interest?: (context: MethodContext) => InterestPlan;
   /** Reference methods (floor, oracle): scored from the samples without a `CtrModel`. */

@@ -3,7 +3,7 @@ import type { PreparedDataset } from '../datasets.js';
 import { PRESETS } from '../presets.js';
 import type { RunSpec } from '../run-spec.js';
 import { modelConfigFor } from './model-config.js';
-import { METHOD_TABLE, isReferenceMethod, latencyMethods, methodEntry } from './table.js';
+import { METHOD_TABLE, isReferenceMethod, latencyMethods, methodEntry, methodLabel, methodWithRole, roleOf } from './table.js';
 
 const spec = (method: RunSpec['method'], variant = 'default'): RunSpec => ({
   id: 'x', studies: ['main'], method, variant, dataset: 'synthetic', L: 100, codebookSizes: [8, 16], heads: 4, seed: 1,
@@ -23,6 +23,18 @@ describe('the method table', () => {
     expect(METHOD_TABLE.filter((e) => e.reference !== undefined).map((e) => e.name)).toEqual(['floor', 'oracle']);
     expect(METHOD_NAMES.filter(isReferenceMethod)).toEqual(['floor', 'oracle']);
     expect(isReferenceMethod('a-method-of-an-old-results-file')).toBe(false);
+  });
+
+  it('names the roles the report and planner use, once each, and the reference rows\' labels', () => {
+    expect([methodWithRole('subject'), methodWithRole('exact'), methodWithRole('floor'), methodWithRole('ceiling')]).toEqual(['vql', 'full-attention', 'floor', 'oracle']);
+    for (const role of ['subject', 'exact', 'floor', 'ceiling'] as const) expect(METHOD_TABLE.filter((e) => e.role === role)).toHaveLength(1);
+    expect(roleOf('twin')).toBe('baseline');
+    expect(roleOf('a-method-of-an-old-results-file')).toBe('baseline');
+    expect(methodLabel('oracle', 'at-L', '1k')).toBe('oracle@1k');
+    expect(methodLabel('oracle', 'full-history', '1k')).toBe('oracle (full history)');
+    expect(methodLabel('floor', 'whole-history', '1k')).toBe('floor (logistic, whole history)');
+    expect(methodLabel('vql', 'no-context', '1k')).toBe('vql / no-context');
+    expect(methodLabel('twin', 'default', '1k')).toBe('twin');
   });
 
   it('every method a preset times has an online scorer', () => {

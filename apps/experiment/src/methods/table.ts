@@ -1,7 +1,7 @@
 import type { InterestModuleConfig } from '@vql/model';
 import type { MethodName } from '../config.js';
 import { ExperimentRunError } from '../errors.js';
-import type { MethodContext, MethodEntry } from './method-entry.js';
+import type { MethodContext, MethodEntry, MethodRole } from './method-entry.js';
 import { floorScore, oracleScore } from './references.js';
 
 // The method table: every method the runner knows is one entry below, and the runner, the planner
@@ -48,12 +48,14 @@ const topkScorers = () => import('./topk-scorers.js');
 export const METHOD_TABLE: readonly MethodEntry[] = [
   {
     name: 'full-attention',
+    role: 'exact',
     interest: (c) => ({ interest: { kind: 'full-attention', ...attentionOf(c) } }),
     // Timed over VQL's model: its exact keys and values, the same projections VQL quantises.
     latency: { modelOf: 'vql', scorer: async () => (await vqlScorers()).fullAttentionScorer },
   },
   {
     name: 'vql',
+    role: 'subject',
     interest: (c) => ({ interest: vqlInterest(c) }),
     latency: { scorer: async () => (await vqlScorers()).vqlScorer },
   },
@@ -92,10 +94,17 @@ export const METHOD_TABLE: readonly MethodEntry[] = [
     name: 'last-n',
     interest: (c) => ({ interest: { kind: 'full-attention', ...attentionOf(c) }, historyWindow: c.config.model.shortTermLength }),
   },
-  { name: 'floor', reference: floorScore },
+  {
+    name: 'floor',
+    role: 'floor',
+    reference: floorScore,
+    label: (variant) => (variant === 'whole-history' ? 'floor (logistic, whole history)' : 'floor (logistic)'),
+  },
   {
     name: 'oracle',
+    role: 'ceiling',
     reference: oracleScore,
+    label: (variant, L) => (variant === 'at-L' ? `oracle@${L}` : 'oracle (full history)'),
     // Only the synthetic generator knows the true model: the whole history and the newest L.
     variants: (dataset) => (dataset === 'synthetic' ? ['full-history', 'at-L'] : []),
   },
@@ -108,6 +117,25 @@ export function methodEntry(name: MethodName): MethodEntry {
   const entry = byName.get(name);
   if (entry === undefined) throw new ExperimentRunError('UNKNOWN_METHOD', `method "${name}" is not in the method table (${METHOD_TABLE.map((e) => e.name).join(', ')})`);
   return entry;
+}
+
+/** The entry's role; 'baseline' for entries without one and for names the table does not know. */
+export function roleOf(name: string): MethodRole {
+  return byName.get(name)?.role ?? 'baseline';
+}
+
+/** The one method with `role` (subject: VQL; exact: full attention; floor; ceiling: the oracle). */
+export function methodWithRole(role: Exclude<MethodRole, 'baseline'>): MethodName {
+  const entry = METHOD_TABLE.find((e) => e.role === role);
+  if (entry === undefined) throw new ExperimentRunError('UNKNOWN_METHOD', `the method table has no ${role} method`);
+  return entry.name;
+}
+
+/** The report's name of a row: its entry's label, else the method (and variant unless default). */
+export function methodLabel(name: string, variant: string, L: string): string {
+  const label = byName.get(name)?.label;
+  if (label !== undefined) return label(variant, L);
+  return variant === 'default' ? name : `${name} / ${variant}`;
 }
 
 /** True for a reference score of the table (floor, oracle); false for trained methods and names the table does not know. */

@@ -1,5 +1,5 @@
 import { meanStd } from '@vql/metrics';
-import { isReferenceMethod } from '../methods/table.js';
+import { isReferenceMethod, methodLabel, roleOf } from '../methods/table.js';
 import type { RunRecord } from '../results.js';
 
 export type MetricKey = 'auc' | 'gauc' | 'logloss' | 'latencyP50Ms' | 'latencyP99Ms' | 'latencyP50Ms100' | 'latencyP99Ms100' | 'cacheBytesPerUser' | 'samplesPerSecond' | 'trainSeconds';
@@ -83,12 +83,12 @@ export function humanLength(n: number): string {
 
 /** The generator's true model on the newest L behaviours only. */
 export function isOracleAtL(row: { method: string; variant: string }): boolean {
-  return row.method === 'oracle' && row.variant === 'at-L';
+  return roleOf(row.method) === 'ceiling' && row.variant === 'at-L';
 }
 
 /** The true model on the whole history ('default' is the oracle of results written before oracle@L). */
 export function isFullOracle(row: { method: string; variant: string }): boolean {
-  return row.method === 'oracle' && row.variant !== 'at-L';
+  return roleOf(row.method) === 'ceiling' && row.variant !== 'at-L';
 }
 
 /** Neural sequence models: every trained method of the table (not the oracle or the logistic floor). */
@@ -96,20 +96,39 @@ export function isNeural(row: { method: string }): boolean {
   return !isReferenceMethod(row.method);
 }
 
-/** The name a row goes by in tables and charts. */
-export function rowLabel(row: { method: string; variant: string; L: number }): string {
-  if (isOracleAtL(row)) return `oracle@${humanLength(row.L)}`;
-  if (isFullOracle(row)) return 'oracle (full history)';
-  if (row.method === 'floor') return row.variant === 'whole-history' ? 'floor (logistic, whole history)' : 'floor (logistic)';
-  return row.variant === 'default' ? row.method : `${row.method} / ${row.variant}`;
+/** A ceiling (oracle) row: excluded from "best" marks. */
+export function isCeiling(row: { method: string }): boolean {
+  return roleOf(row.method) === 'ceiling';
 }
 
-/** VQL first, then the neural baselines, the floor, oracle@L and the full-history oracle. */
+/** A row of the method under study (VQL, any variant). */
+export function isSubject(row: { method: string }): boolean {
+  return roleOf(row.method) === 'subject';
+}
+
+/** A row of the logistic floor (any variant). */
+export function isFloor(row: { method: string }): boolean {
+  return roleOf(row.method) === 'floor';
+}
+
+/** The name a row goes by in tables and charts (the method table's label). */
+export function rowLabel(row: { method: string; variant: string; L: number }): string {
+  return methodLabel(row.method, row.variant, humanLength(row.L));
+}
+
+/** The method under study first (default variant, then others), then the neural baselines, the floor, oracle@L and the full-history oracle. */
 export function rowOrder(row: { method: string; variant: string }): number {
-  if (row.method === 'vql') return row.variant === 'default' ? 0 : 1;
-  if (isNeural(row)) return 2;
-  if (row.method === 'floor') return 3;
-  return isOracleAtL(row) ? 4 : 5;
+  switch (roleOf(row.method)) {
+    case 'subject':
+      return row.variant === 'default' ? 0 : 1;
+    case 'exact':
+    case 'baseline':
+      return 2;
+    case 'floor':
+      return 3;
+    case 'ceiling':
+      return isOracleAtL(row) ? 4 : 5;
+  }
 }
 
 export function sortRows<T extends { method: string; variant: string }>(rows: T[]): T[] {

@@ -1,5 +1,6 @@
 import type { AggregateRow, MetricKey, Stat } from './aggregate.js';
-import { formatStat, humanLength, inStudy, isFullOracle, isNeural, isOracleAtL, rowLabel, sortRows } from './aggregate.js';
+import { formatStat, humanLength, inStudy, isCeiling, isFloor, isFullOracle, isNeural, isOracleAtL, isSubject, rowLabel, sortRows } from './aggregate.js';
+import { methodWithRole } from '../methods/table.js';
 import type { Evidence, PairedEvidence } from './paired.js';
 
 interface Column {
@@ -34,7 +35,7 @@ export function markdownTable(rows: AggregateRow[], label: (r: AggregateRow) => 
   const best = new Map<MetricKey, number>();
   for (const col of columns) {
     const values = rows
-      .filter((r) => r.method !== 'oracle')
+      .filter((r) => !isCeiling(r))
       .map((r) => r.metrics[col.key]?.mean)
       .filter((v): v is number => v !== undefined);
     if (values.length > 0) best.set(col.key, col.better === 'max' ? Math.max(...values) : Math.min(...values));
@@ -47,7 +48,7 @@ export function markdownTable(rows: AggregateRow[], label: (r: AggregateRow) => 
         ? columns.map((_, i) => (i === 0 ? notRunText(r) : '—'))
         : columns.map((c) => {
             const text = formatStat(r.metrics[c.key], c.digits);
-            const isBest = r.method !== 'oracle' && r.metrics[c.key] !== undefined && r.metrics[c.key]!.mean === best.get(c.key);
+            const isBest = !isCeiling(r) && r.metrics[c.key] !== undefined && r.metrics[c.key]!.mean === best.get(c.key);
             return isBest ? `**${text}**` : text;
           });
     const seeds = r.status === 'not-run-cost' ? '—' : String(r.metrics.auc?.n ?? r.runs.length);
@@ -63,7 +64,7 @@ function pivot(rows: AggregateRow[], rowKey: (r: AggregateRow) => string, colKey
   const bestPerCol = new Map<number, number>();
   const pick = (values: number[]) => (better === 'max' ? Math.max(...values) : Math.min(...values));
   for (const c of cols) {
-    const values = rows.filter((r) => colKey(r) === c && r.method !== 'oracle').map((r) => r.metrics[metric]?.mean).filter((v): v is number => v !== undefined);
+    const values = rows.filter((r) => colKey(r) === c && !isCeiling(r)).map((r) => r.metrics[metric]?.mean).filter((v): v is number => v !== undefined);
     if (values.length > 0) bestPerCol.set(c, pick(values));
   }
   if (rowNames.length === 1) {
@@ -78,7 +79,7 @@ function pivot(rows: AggregateRow[], rowKey: (r: AggregateRow) => string, colKey
       if (r?.status === 'not-run-cost') return notRunText(r);
       const stat = r?.metrics[metric];
       const text = formatStat(stat, digits);
-      return stat !== undefined && r!.method !== 'oracle' && stat.mean === bestPerCol.get(c) ? `**${text}**` : text;
+      return stat !== undefined && !isCeiling(r!) && stat.mean === bestPerCol.get(c) ? `**${text}**` : text;
     });
     lines.push(`| ${name} | ${cells.join(' | ')} |`);
   }
@@ -145,7 +146,7 @@ export function comparisonRows(rows: AggregateRow[], dataset: string, L: number)
 }
 
 export function vqlRow(rows: AggregateRow[], dataset: string, L: number): AggregateRow | undefined {
-  const candidates = trainRows(rows).filter((r) => r.method === 'vql' && r.variant === 'default' && r.dataset === dataset && r.L === L && r.status === 'ok');
+  const candidates = trainRows(rows).filter((r) => isSubject(r) && r.variant === 'default' && r.dataset === dataset && r.L === L && r.status === 'ok');
   return candidates.find((r) => inStudy(r, 'main')) ?? candidates[0];
 }
 
@@ -170,7 +171,7 @@ export function belowFloor(rows: AggregateRow[]): Array<{ row: AggregateRow; flo
   for (const row of train) {
     if (!isNeural(row) || row.metrics.auc === undefined) continue;
     const whole = row.variant === 'whole-history';
-    const floor = train.find((f) => f.method === 'floor' && (f.variant === 'whole-history') === whole && f.dataset === row.dataset && f.L === row.L && f.metrics.auc !== undefined);
+    const floor = train.find((f) => isFloor(f) && (f.variant === 'whole-history') === whole && f.dataset === row.dataset && f.L === row.L && f.metrics.auc !== undefined);
     if (floor !== undefined && row.metrics.auc.mean < floor.metrics.auc!.mean) out.push({ row, floor });
   }
   return out;
@@ -211,11 +212,11 @@ function headline(rows: AggregateRow[], evidence: PairedEvidence): string[] {
   else {
     sentences.push(`VQL reaches test AUC ${auc(vql)}.`);
     // VQL's other variants (whole-history) are VQL, not baselines: reported on their own.
-    const whole = table.find((r) => r.method === 'vql' && r.variant === 'whole-history' && r.status === 'ok' && r.metrics.auc !== undefined);
+    const whole = table.find((r) => isSubject(r) && r.variant === 'whole-history' && r.status === 'ok' && r.metrics.auc !== undefined);
     if (whole !== undefined) {
       sentences.push(`VQL trained and scored on whole histories (causal caches, L-free) reaches ${auc(whole)} (whole-history − newest-${humanLength(L)} VQL: ${formatInterval(evidence.difference(whole.runs, vql.runs))}).`);
     }
-    const baselines = table.filter((r) => isNeural(r) && r.method !== 'vql' && r.status === 'ok' && r.metrics.auc !== undefined);
+    const baselines = table.filter((r) => isNeural(r) && !isSubject(r) && r.status === 'ok' && r.metrics.auc !== undefined);
     const best = baselines.reduce<AggregateRow | undefined>((a, b) => (a === undefined || b.metrics.auc!.mean > a.metrics.auc!.mean ? b : a), undefined);
     if (best !== undefined) {
       const d = diffs.get(best)!;
@@ -240,8 +241,8 @@ function headline(rows: AggregateRow[], evidence: PairedEvidence): string[] {
   if (notRun.length > 0) sentences.push(`Not run at this L (cost): ${notRun.join(', ')}.`);
   const atL = table.find(isOracleAtL);
   const full = table.find(isFullOracle);
-  const floor = table.find((r) => r.method === 'floor' && r.variant === 'default');
-  const wholeFloor = table.find((r) => r.method === 'floor' && r.variant === 'whole-history');
+  const floor = table.find((r) => isFloor(r) && r.variant === 'default');
+  const wholeFloor = table.find((r) => isFloor(r) && r.variant === 'whole-history');
   const refs = [
     atL !== undefined ? `oracle@${humanLength(L)} ${auc(atL)}` : undefined,
     full !== undefined ? `full-history oracle ${auc(full)}` : undefined,
@@ -250,8 +251,8 @@ function headline(rows: AggregateRow[], evidence: PairedEvidence): string[] {
   ].filter((s): s is string => s !== undefined);
   if (refs.length > 0) sentences.push(`References: ${refs.join(', ')}.`);
   if (vql !== undefined) {
-    const mine = costAt(rows, 'vql', L, 'latencyP50Ms100');
-    const exact = costAt(rows, 'full-attention', L, 'latencyP50Ms100');
+    const mine = costAt(rows, methodWithRole('subject'), L, 'latencyP50Ms100');
+    const exact = costAt(rows, methodWithRole('exact'), L, 'latencyP50Ms100');
     if (mine !== undefined && exact !== undefined) {
       sentences.push(`Online p50 for 100 candidates: VQL ${formatCost(mine, 3, L)} ms, full attention ${formatCost(exact, 3, L)} ms.`);
     }
@@ -274,7 +275,7 @@ function headline(rows: AggregateRow[], evidence: PairedEvidence): string[] {
 }
 
 function checks(rows: AggregateRow[], evidence: PairedEvidence): string[] {
-  const hasFloor = rows.some((r) => r.method === 'floor' && r.metrics.auc !== undefined);
+  const hasFloor = rows.some((r) => isFloor(r) && r.metrics.auc !== undefined);
   if (!hasFloor) return [];
   const flags = belowFloor(rows);
   if (flags.length === 0) return ['## Checks', '', 'Every neural method is above the logistic floor on the same dataset and L.'];
@@ -380,12 +381,12 @@ export function renderMarkdown(rows: AggregateRow[], ctx: ReportContext, evidenc
   const kSweep = trainRows(rows).filter((r) => inStudy(r, 'codebook-sweep'));
   if (kSweep.length > 0) {
     out.push('', `## Codebook size K (${kSweep[0]!.dataset}, L = ${kSweep[0]!.L}; groups get K/4^(G−1−g) codes)`, '',
-      pivot(kSweep, () => 'vql', (r) => r.K, 'auc', 4, 'max', 'AUC', (k) => `K=${k}`));
+      pivot(kSweep, () => methodWithRole('subject'), (r) => r.K, 'auc', 4, 'max', 'AUC', (k) => `K=${k}`));
   }
   const gSweep = trainRows(rows).filter((r) => inStudy(r, 'group-sweep'));
   if (gSweep.length > 0) {
     out.push('', `## Head groups G (${gSweep[0]!.dataset}, L = ${gSweep[0]!.L})`, '',
-      pivot(gSweep, () => 'vql', (r) => r.G, 'auc', 4, 'max', 'AUC', (g) => `G=${g}`));
+      pivot(gSweep, () => methodWithRole('subject'), (r) => r.G, 'auc', 4, 'max', 'AUC', (g) => `G=${g}`));
   }
   out.push(...lengthSection(rows), ...paretoSection(rows));
   const latency = rows.filter((r) => inStudy(r, 'latency'));
