@@ -6,7 +6,7 @@ import { createServingApp } from './app.js';
 import { ModelLifecycle } from './lifecycle.js';
 import { ServingMetrics } from './metrics.js';
 import { ServedModel } from './served-model.js';
-import { exportTestModel } from './test-utils.js';
+import { exportTestModel } from './testing/fixtures.js';
 
 const NOW = 1.75e9;
 let root: string;

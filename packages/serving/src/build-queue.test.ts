@@ -7,7 +7,7 @@ import { tinySyntheticConfig } from '@vql/data/testing';
 import { isComplete, tableUserKey } from './build.js';
 import { enqueueBuild, queueConnection, startBuildWorker } from './build-queue.js';
 import { ServedModel } from './served-model.js';
-import { exportTestModel } from './test-utils.js';
+import { exportTestModel } from './testing/fixtures.js';
 
 let server: TestRedisServer;
 let root: string;

@@ -9,7 +9,7 @@ import { buildModelCaches, isComplete, tableUserKey } from './build.js';
 import { ModelLifecycle } from './lifecycle.js';
 import { ServedModel } from './served-model.js';
 import { describeStore, parseStoreSpec } from './stores.js';
-import { exportTestModel } from './test-utils.js';
+import { exportTestModel } from './testing/fixtures.js';
 
 let cluster: TestRedisCluster;
 let root: string;

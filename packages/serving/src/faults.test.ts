@@ -11,7 +11,7 @@ import { ServingMetrics } from './metrics.js';
 import { ServedModel } from './served-model.js';
 import { modelNamespace } from './stores.js';
 import { StreamConsumer } from './stream-consumer.js';
-import { exportTestModel } from './test-utils.js';
+import { exportTestModel } from './testing/fixtures.js';
 
 const NOW = Math.floor(Date.now() / 1000);
 let server: TestRedisServer;

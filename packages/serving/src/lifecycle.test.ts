@@ -13,7 +13,7 @@ import { ServingMetrics } from './metrics.js';
 import { switchModel } from './model-switch.js';
 import { ServedModel } from './served-model.js';
 import type { StoreSpec } from './stores.js';
-import { exportTestModel } from './test-utils.js';
+import { exportTestModel } from './testing/fixtures.js';
 
 let root: string;
 let table: EventTable;

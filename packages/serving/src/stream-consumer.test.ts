@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { ModelLifecycle } from './lifecycle.js';
 import { ServedModel } from './served-model.js';
 import { StreamConsumer, parseStreamEntry, streamEventId } from './stream-consumer.js';
-import { exportTestModel } from './test-utils.js';
+import { exportTestModel } from './testing/fixtures.js';
 
 const NOW = Math.floor(Date.now() / 1000);
 let server: TestRedisServer;
