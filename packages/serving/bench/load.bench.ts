@@ -11,15 +11,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { CtrCacheModel, LmdbCacheStore, buildUserCache } from '@vql/cache-store';
-import { CtrModel, exportModel } from '@vql/model';
+import { exportModel } from '@vql/model';
 import { createRng, initBackend } from '@vql/runtime';
 import { modelNamespace } from '../src/stores.js';
+import { NUM_ITEMS, benchModel, flag } from './bench-setup.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i < 0 ? undefined : args[i + 1];
-};
 const RATES = (flag('--rates') ?? '200,500,1000').split(',').map(Number);
 const SECONDS = Number(flag('--seconds') ?? 10);
 const USERS = 1000;
@@ -28,20 +24,12 @@ const USERS = 1000;
 const CONNECTIONS = Number(flag('--connections') ?? 16);
 const PROCESSES = flag('--processes') ?? '1';
 const EVENTS = 1000;
-const NUM_ITEMS = 20_000;
 const NOW = Math.floor(Date.now() / 1000);
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 const work = mkdtempSync(join(tmpdir(), 'vql-load-'));
 await initBackend();
-const model = new CtrModel({
-  numItems: NUM_ITEMS,
-  embeddingDim: 32,
-  embeddingInitScale: 0.5,
-  interest: { kind: 'vql', heads: 4, groups: 2, headDim: 16, codebookSizes: [64, 256], quantizer: { init: 'random' } },
-  tower: [64, 32],
-  seed: 1,
-});
+const model = benchModel();
 const modelDir = join(work, 'model');
 const { fingerprint } = await exportModel(model, modelDir);
 const cm = new CtrCacheModel(model);

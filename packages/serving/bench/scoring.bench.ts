@@ -14,29 +14,17 @@ import { join } from 'node:path';
 import { CachedScorer, CtrCacheModel, buildFromEncoded, buildUserCache, encodeCache } from '@vql/cache-store';
 import type { UserCache } from '@vql/cache-store';
 import { latencySummary } from '@vql/metrics';
-import { CtrModel, exportModel } from '@vql/model';
+import { exportModel } from '@vql/model';
 import { createRng, initBackend } from '@vql/runtime';
+import { NUM_ITEMS, benchModel, flag } from './bench-setup.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i < 0 ? undefined : args[i + 1];
-};
 const LENGTHS = (flag('--lengths') ?? '100,1000,10000,100000,1000000').split(',').map(Number);
 const baseline = flag('--baseline');
-const NUM_ITEMS = 20_000;
 const NOW = 1.75e9;
 const REPS = 400;
 
 await initBackend();
-const model = new CtrModel({
-  numItems: NUM_ITEMS,
-  embeddingDim: 32,
-  embeddingInitScale: 0.5,
-  interest: { kind: 'vql', heads: 4, groups: 2, headDim: 16, codebookSizes: [64, 256], quantizer: { init: 'random' } },
-  tower: [64, 32],
-  seed: 1,
-});
+const model = benchModel();
 const cm = new CtrCacheModel(model);
 const scorer = new CachedScorer(cm);
 
