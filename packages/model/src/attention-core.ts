@@ -1,5 +1,7 @@
 import { tf } from '@vql/runtime';
 import type { Rng, Tensor, Variable } from '@vql/runtime';
+import { ExpDecayMixtureKernel, secondsPerUnit } from '@vql/temporal-kernel';
+import type { SeparableKernel } from '@vql/temporal-kernel';
 import { VqlModelError } from './errors.js';
 import { targetAttention } from './fused-attention.js';
 import type { InterestInputs } from './interest-module.js';
@@ -43,8 +45,11 @@ export interface AttendArgs {
   readonly uniqueValues: Tensor; // [U, H·d_h]
   /** Query-independent logit bias per unique row (context), or null. */
   readonly uniqueBias: Tensor | null; // [U]
-  /** log κ(dt) per position, or null (kernel off). */
-  readonly logKernel: Tensor | null; // [B, L]
+  /**
+   * The temporal kernel (null: off). The exponential-decay mixture is evaluated inside the fused
+   * op; other kernels enter as their log κ(dt) tensor.
+   */
+  readonly kernel: SeparableKernel | null;
   /**
    * Code per unique row and head group when `uniqueKeys` are quantized (rows with one code carry
    * one key): the attention then runs in the grouped per-code form (same weights, fewer logits).
@@ -53,36 +58,38 @@ export interface AttendArgs {
 }
 
 /**
- * o^h = Σ_l softmax_l(q^h·k_l^{g(h)}/√d_h + b_l + log κ(dt_l) − 10⁹·(1 − m_l)) v_l^h for all heads.
- * The per-position scalars (context bias, kernel) are one [B, L] tensor; padding is skipped on the
- * host (exactly what the −10⁹ logit does); the attention itself is `targetAttention` over the
- * unique rows (no per-position key/value copies), grouped per code when `uniqueCodes` is given.
- * Users without behaviours get exact zeros. Returns [B, H·d_h].
+ * o^h = Σ_l softmax_l(q^h·k_l^{g(h)}/√d_h + b_l + log κ(dt_l) − 10⁹·(1 − m_l)) v_l^h for all heads,
+ * as one `targetAttention` op over the unique rows (no per-position key/value copies): the
+ * context bias is read per unique row and the decay-mixture kernel evaluated per position inside
+ * the op (no [B, L] tensors), padding is skipped on the host (exactly what the −10⁹ logit does);
+ * grouped per code when `uniqueCodes` is given. Users without behaviours get exact zeros.
+ * Returns [B, H·d_h].
  */
 export function attend(args: AttendArgs): Tensor {
-  const { inputs, shape, query, uniqueKeys, uniqueValues, uniqueBias, logKernel } = args;
+  const { inputs, shape, query, uniqueKeys, uniqueValues, uniqueBias, kernel } = args;
   const { heads: H, groups: G, headDim: dh } = shape;
   const B = inputs.batchSize;
   const L = inputs.maxLen;
   if (L === 0) return tf.zeros([B, H * dh]);
-  let extra: Tensor | null = logKernel;
-  if (uniqueBias !== null) {
-    const bias = tf.reshape(inputs.gatherHistory(tf.reshape(uniqueBias, [-1, 1])), [B, L]);
-    extra = extra === null ? bias : tf.add(extra, bias);
-  }
-  return targetAttention(query, uniqueKeys, uniqueValues, extra, {
-    inverse: inputs.inverseHost,
-    hasHistory: hasHistoryOf(inputs),
-    mask: maskOf(inputs),
-    codes: args.uniqueCodes ?? null,
-    shape: { batchSize: B, maxLen: L, heads: H, groups: G, headDim: dh },
-    scale: 1 / Math.sqrt(dh),
-  });
-}
-
-/** The padding mask the module was given, on the host (one [B·L] read). */
-function maskOf(inputs: InterestInputs): Float32Array {
-  return inputs.historyMask.dataSync() as Float32Array;
+  const decay =
+    kernel instanceof ExpDecayMixtureKernel
+      ? { logRate: kernel.getWeights()['logRate']!, logBeta: kernel.getWeights()['logBeta']!, unit: secondsPerUnit(kernel.timeUnit), dt: inputs.dtHost }
+      : null;
+  const extra = kernel === null || decay !== null ? null : kernel.logWeight(inputs.dt);
+  return targetAttention(
+    query,
+    uniqueKeys,
+    uniqueValues,
+    { extra, bias: uniqueBias === null ? null : tf.reshape(uniqueBias, [-1]), decay },
+    {
+      inverse: inputs.inverseHost,
+      hasHistory: hasHistoryOf(inputs),
+      mask: inputs.host.historyMask,
+      codes: args.uniqueCodes ?? null,
+      shape: { batchSize: B, maxLen: L, heads: H, groups: G, headDim: dh },
+      scale: 1 / Math.sqrt(dh),
+    },
+  );
 }
 
 function hasHistoryOf(inputs: InterestInputs): Float32Array {

@@ -60,7 +60,7 @@ export class FullTargetAttention extends TargetAttentionBase implements Interest
       uniqueKeys: keys,
       uniqueValues: values,
       uniqueBias: bias,
-      logKernel: this.logKernel(inputs),
+      kernel: this.kernel,
     });
     return { interest };
   }

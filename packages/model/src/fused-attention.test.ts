@@ -99,4 +99,57 @@ describe('fusedTargetAttention', () => {
     });
     tf.dispose([q, k, v, e, w, penalty]);
   });
+  it.each([
+    ['per position', false],
+    ['grouped per code', true],
+  ])('%s: the folded context bias and decay-mixture kernel equal the same terms as an extra tensor, in value and every gradient', (_name, grouped) => {
+    const [B, L, H, G, dh, U, K] = [4, 6, 4, 2, 3, 7, 3];
+    const rng = createRng(11);
+    const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
+    const inv = Int32Array.from({ length: B * L }, () => 1 + rng.int(U - 1));
+    const mask = Float32Array.from({ length: B * L }, (_, i) => (Math.floor(i / L) === 1 ? 0 : i % L < 4 ? 1 : 0));
+    for (let i = 0; i < inv.length; i++) if (mask[i] === 0) inv[i] = 0;
+    const has = Float32Array.from({ length: B }, (_, b) => (b === 1 ? 0 : 1));
+    // Ages from minutes to a year, so every rate dominates somewhere.
+    const dt = Float64Array.from({ length: B * L }, (_, i) => (mask[i] === 0 ? 0 : Math.fround(Math.exp(rng.next() * 17))));
+    const codes = Int32Array.from({ length: U * G }, () => rng.int(K));
+    const book = rand(G * K * dh);
+    const keys = grouped
+      ? Float32Array.from({ length: U * G * dh }, (_, i) => book[(Math.floor(i / dh) % G) * K * dh + codes[Math.floor(i / (G * dh)) * G + (Math.floor(i / dh) % G)]! * dh + (i % dh)]!)
+      : rand(U * G * dh);
+    const q = tf.tensor2d(rand(B * H * dh), [B, H * dh]);
+    const k = tf.tensor2d(keys, [U, G * dh]);
+    const v = tf.tensor2d(rand(U * H * dh), [U, H * dh]);
+    const bias = tf.tensor1d(rand(U));
+    const logRate = tf.tensor1d([Math.log(1 / 3600), Math.log(1 / 86400), Math.log(1 / 3e7)]);
+    const logBeta = tf.tensor1d([-0.5, 0.2, -1]);
+    const w = tf.tensor2d(rand(B * H * dh), [B, H * dh]);
+    const shape = { batchSize: B, maxLen: L, heads: H, groups: G, headDim: dh };
+    const options = { inverse: inv, hasHistory: has, mask, codes: grouped ? codes : null, shape, scale: 1 / Math.sqrt(dh) };
+    const dtTensor = tf.tensor2d(Float32Array.from(dt), [B, L]);
+    const idx = tf.tensor1d(inv, 'int32');
+    const folded = (...xs: tf.Tensor[]) =>
+      tf.sum(tf.mul(targetAttention(xs[0]!, xs[1]!, xs[2]!, { bias: xs[3]!, decay: { logRate: xs[4]!, logBeta: xs[5]!, unit: 1, dt } }, options), w));
+    const composed = (...xs: tf.Tensor[]) => {
+      // log κ = logSumExp_r(logBeta_r − e^{logRate_r}·dt) and the bias gathered per position, in stock ops.
+      const logKernel = tf.logSumExp(tf.sub(xs[5]!, tf.mul(tf.expandDims(dtTensor, -1), tf.exp(xs[4]!))), -1);
+      const extra = tf.add(logKernel, tf.reshape(tf.gather(xs[3]!, idx), [B, L]));
+      return tf.sum(tf.mul(targetAttention(xs[0]!, xs[1]!, xs[2]!, extra, options), w));
+    };
+    tf.tidy(() => {
+      const inputs = [q, k, v, bias, logRate, logBeta];
+      expect(folded(...inputs).dataSync()[0]).toBeCloseTo(composed(...inputs).dataSync()[0]!, 4);
+      const gf = tf.grads(folded)(inputs);
+      const gc = tf.grads(composed)(inputs);
+      gf.forEach((g, i) => {
+        const a = g.dataSync();
+        const b = gc[i]!.dataSync();
+        expect(a.length).toBe(b.length);
+        for (let j = 0; j < a.length; j++) expect(Math.abs(a[j]! - b[j]!)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(b[j]!)));
+      });
+      // The bias of rows no counted position reads gets no gradient.
+      expect(gf[3]!.dataSync()[0]).toBe(0);
+    });
+    tf.dispose([q, k, v, bias, logRate, logBeta, w, dtTensor, idx]);
+  });
 });

@@ -1,4 +1,5 @@
 import { tf } from '@vql/runtime';
+import { decayMixtureGradAt, decayMixtureLogWeightAt, decayMixtureRates } from '@vql/temporal-kernel';
 import type { Tensor } from '@vql/runtime';
 
 export interface FusedAttentionShape {
@@ -57,31 +58,105 @@ export function fusedTargetAttention(
 }
 
 /**
- * `fusedTargetAttention` with a host padding mask (padding skipped instead of a −10⁹ logit), an
- * optional `extra` (null = no per-position logit term) and the grouped per-code form for
- * quantized keys (`options.codes`). Loops run position-major, so each position reads its key and
- * value rows once for all heads. Float64 accumulation, float32 tensors out.
+ * Logit terms of `targetAttention` besides q·k, all optional and summed per position l:
+ * `extra[b, l]` (e.g. a generic kernel's log κ(dt)), `bias[inv[l]]` (a per-unique-row context
+ * bias) and the exponential-decay mixture log κ(dt_l) = log Σ_r β_r e^{−λ_r·unit·dt_l} folded
+ * into the op (no [B, L] tensors; gradients reach logRate and logBeta).
  */
-export function targetAttention(query: Tensor, keys: Tensor, values: Tensor, extra: Tensor | null, options: TargetAttentionOptions): Tensor {
+export interface AttentionLogitTerms {
+  readonly extra?: Tensor | null; // [B, L]
+  readonly bias?: Tensor | null; // [U]
+  readonly decay?: { readonly logRate: Tensor; readonly logBeta: Tensor; readonly unit: number; readonly dt: Float64Array } | null; // [R], [R], dt [B·L]
+}
+
+/**
+ * `fusedTargetAttention` with a host padding mask (padding skipped instead of a −10⁹ logit),
+ * optional logit terms (a tensor or null is the `extra` term alone) and the grouped per-code form
+ * for quantized keys (`options.codes`). Float64 accumulation, float32 tensors out.
+ */
+export function targetAttention(query: Tensor, keys: Tensor, values: Tensor, terms: Tensor | null | AttentionLogitTerms, options: TargetAttentionOptions): Tensor {
+  const t: AttentionLogitTerms = terms === null ? {} : terms instanceof tf.Tensor ? { extra: terms } : terms;
+  const extra = t.extra ?? null;
+  const bias = t.bias ?? null;
+  const decay = t.decay ?? null;
+  const inputs = [query, keys, values];
+  if (extra !== null) inputs.push(extra);
+  if (bias !== null) inputs.push(bias);
+  if (decay !== null) inputs.push(decay.logRate, decay.logBeta);
   const op = tf.customGrad((...args) => {
-    const q = (args[0] as Tensor).dataSync() as Float32Array;
-    const k = (args[1] as Tensor).dataSync() as Float32Array;
-    const v = (args[2] as Tensor).dataSync() as Float32Array;
-    const e = extra === null ? null : ((args[3] as Tensor).dataSync() as Float32Array);
-    const U = (args[1] as Tensor).shape[0]!;
-    const kernel = options.codes === null ? perPosition(q, k, v, e, U, options) : grouped(q, k, v, e, U, options.codes, options);
+    const a = args as Tensor[];
+    const q = a[0]!.dataSync() as Float32Array;
+    const k = a[1]!.dataSync() as Float32Array;
+    const v = a[2]!.dataSync() as Float32Array;
+    let next = 3;
+    const extraHost = extra === null ? null : (a[next++]!.dataSync() as Float32Array);
+    const biasHost = bias === null ? null : (a[next++]!.dataSync() as Float32Array);
+    const decayHost =
+      decay === null ? null : { lambda: decayMixtureRates(a[next++]!.dataSync(), decay.unit), logBeta: Float64Array.from(a[next++]!.dataSync()), dt: decay.dt };
+    const U = a[1]!.shape[0]!;
+    const logits = positionLogits(extraHost, biasHost, decayHost, options);
+    const kernel = options.codes === null ? perPosition(q, k, v, logits?.e ?? null, U, options) : grouped(q, k, v, logits?.e ?? null, U, options.codes, options);
     const { batchSize: B, maxLen: L, heads: H, headDim: dh, groups: G } = options.shape;
     return {
       value: tf.tensor2d(kernel.out, [B, H * dh]),
       gradFunc: (dy: Tensor) => {
         const grads = kernel.backward(dy.dataSync() as Float32Array);
-        const out = [tf.tensor2d(grads.dq, [B, H * dh]), tf.tensor2d(grads.dk, [U, G * dh]), tf.tensor2d(grads.dv, [U, H * dh])];
+        const out: Tensor[] = [tf.tensor2d(grads.dq, [B, H * dh]), tf.tensor2d(grads.dk, [U, G * dh]), tf.tensor2d(grads.dv, [U, H * dh])];
         if (extra !== null) out.push(tf.tensor2d(grads.de, [B, L]));
+        if (logits !== null) {
+          const back = logits.backward(grads.de, U);
+          if (bias !== null) out.push(tf.tensor(back.dBias, bias.shape));
+          if (decay !== null) out.push(tf.tensor1d(Float32Array.from(back.dLogRate)), tf.tensor1d(Float32Array.from(back.dLogBeta)));
+        }
         return out;
       },
     };
   });
-  return extra === null ? op(query, keys, values) : op(query, keys, values, extra);
+  return op(...inputs);
+}
+
+/**
+ * e[p] = extra[p] + bias[inv[p]] + log κ(dt[p]) per counted position, on the host (null when
+ * there is no term), and its backward: the per-position logit gradient de spread to the bias
+ * rows and the kernel's log-rates and log-weights.
+ */
+function positionLogits(
+  extra: Float32Array | null,
+  bias: Float32Array | null,
+  decay: { lambda: Float64Array; logBeta: Float64Array; dt: Float64Array } | null,
+  o: TargetAttentionOptions,
+): { e: Float64Array; backward(de: Float32Array, U: number): { dBias: Float32Array; dLogRate: Float64Array; dLogBeta: Float64Array } } | null {
+  if (extra === null && bias === null && decay === null) return null;
+  const { batchSize: B, maxLen: L } = o.shape;
+  const { inverse, hasHistory, mask } = o;
+  const N = B * L;
+  const e = new Float64Array(N);
+  const R = decay === null ? 0 : decay.lambda.length;
+  const weights = decay === null ? null : new Float64Array(N * R);
+  const terms = new Float64Array(R);
+  const counted = (p: number): boolean => hasHistory[(p / L) | 0] !== 0 && (mask === null || mask[p] !== 0);
+  for (let p = 0; p < N; p++) {
+    if (!counted(p)) continue;
+    let x = extra === null ? 0 : extra[p]!;
+    if (bias !== null) x += bias[inverse[p]!]!;
+    if (decay !== null) x += decayMixtureLogWeightAt(decay.dt[p]!, decay.lambda, decay.logBeta, weights!, p * R, terms);
+    e[p] = x;
+  }
+  return {
+    e,
+    backward: (de, U) => {
+      const dBias = new Float32Array(bias === null ? 0 : U);
+      const dLogRate = new Float64Array(R);
+      const dLogBeta = new Float64Array(R);
+      for (let p = 0; p < N; p++) {
+        const g = de[p]!;
+        if (g === 0) continue;
+        if (bias !== null) dBias[inverse[p]!] += g;
+        if (decay !== null) decayMixtureGradAt(g, decay.dt[p]!, decay.lambda, weights!, p * R, dLogRate, dLogBeta);
+      }
+      return { dBias, dLogRate, dLogBeta };
+    },
+  };
 }
 
 interface Grads {
@@ -96,17 +171,21 @@ interface ForwardResult {
   backward(g: Float32Array): Grads;
 }
 
-/** Logits per position and head; softmax weights kept ([B·H·L]) for the backward pass. */
-function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float32Array | null, U: number, o: TargetAttentionOptions): ForwardResult {
+/**
+ * Logits per position and head, softmax per target and head; the weights are kept position-major
+ * ([B·L·H], the heads of a position side by side) for the backward pass, which is one pass over
+ * the positions: with Σ_l a_l (g·v_l) = g·out,  ds = a (g·v − g·out),  dv += a·g,
+ * dq += ds·scale·k,  dk += ds·scale·q,  de = Σ_h ds — each key and value row read once per position.
+ */
+function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float64Array | null, U: number, o: TargetAttentionOptions): ForwardResult {
   const { batchSize: B, maxLen: L, heads: H, groups: G, headDim: dh } = o.shape;
   const { inverse, hasHistory, mask, scale } = o;
   const hpg = H / G;
   const kw = G * dh;
   const vw = H * dh;
-  const attn = new Float32Array(B * H * L);
-  const out = new Float32Array(B * vw);
+  const attn = new Float32Array(B * L * H);
+  const out64 = new Float64Array(B * vw);
   const s = new Float64Array(H * L);
-  const acc = new Float64Array(vw);
   for (let b = 0; b < B; b++) {
     if (hasHistory[b] === 0) continue;
     const row = b * L;
@@ -139,42 +218,48 @@ function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float
         s[so + l] = w;
         z += w;
       }
-      const ao = (b * H + h) * L;
-      for (let l = 0; l < L; l++) attn[ao + l] = s[so + l]! / z;
+      const inv = 1 / z;
+      for (let l = 0; l < L; l++) attn[(row + l) * H + h] = s[so + l]! * inv;
     }
     if (!any) continue;
-    acc.fill(0);
     for (let l = 0; l < L; l++) {
       const vb = inverse[row + l]! * vw;
+      const ab = (row + l) * H;
       for (let h = 0; h < H; h++) {
-        const a = attn[(b * H + h) * L + l]!;
+        const a = attn[ab + h]!;
         if (a === 0) continue;
         const ho = h * dh;
-        for (let c = 0; c < dh; c++) acc[ho + c] += a * v[vb + ho + c]!;
+        for (let c = 0; c < dh; c++) out64[qb + ho + c] += a * v[vb + ho + c]!;
       }
     }
-    for (let c = 0; c < vw; c++) out[qb + c] = acc[c]!;
   }
   return {
-    out,
+    out: Float32Array.from(out64),
     backward: (g) => {
       const dq = new Float32Array(B * vw);
       const dk = new Float32Array(U * kw);
       const dv = new Float32Array(U * vw);
       const de = new Float32Array(B * L);
-      const da = new Float64Array(H * L);
       const mean = new Float64Array(H);
       const dqAcc = new Float64Array(vw);
       for (let b = 0; b < B; b++) {
         if (hasHistory[b] === 0) continue;
         const row = b * L;
         const qb = b * vw;
-        // dA_l = dOut·v_l ; dV_l += a_l dOut ; softmax backward ds = a (dA − Σ a dA).
-        mean.fill(0);
+        for (let h = 0; h < H; h++) {
+          let m = 0;
+          for (let c = 0; c < dh; c++) m += g[qb + h * dh + c]! * out64[qb + h * dh + c]!;
+          mean[h] = m;
+        }
+        dqAcc.fill(0);
         for (let l = 0; l < L; l++) {
-          const vb = inverse[row + l]! * vw;
+          const ab = (row + l) * H;
+          const u = inverse[row + l]!;
+          const vb = u * vw;
+          const kb = u * kw;
+          let dsum = 0;
           for (let h = 0; h < H; h++) {
-            const a = attn[(b * H + h) * L + l]!;
+            const a = attn[ab + h]!;
             if (a === 0) continue;
             const ho = h * dh;
             let dot = 0;
@@ -183,22 +268,10 @@ function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float
               dot += gc * v[vb + ho + c]!;
               dv[vb + ho + c] += a * gc;
             }
-            da[h * L + l] = dot;
-            mean[h] += a * dot;
-          }
-        }
-        dqAcc.fill(0);
-        for (let l = 0; l < L; l++) {
-          const u = inverse[row + l]!;
-          let dsum = 0;
-          for (let h = 0; h < H; h++) {
-            const a = attn[(b * H + h) * L + l]!;
-            if (a === 0) continue;
-            const ds = a * (da[h * L + l]! - mean[h]!);
+            const ds = a * (dot - mean[h]!);
             dsum += ds;
             const f = ds * scale;
-            const ko = u * kw + ((h / hpg) | 0) * dh;
-            const ho = h * dh;
+            const ko = kb + ((h / hpg) | 0) * dh;
             for (let c = 0; c < dh; c++) {
               dqAcc[ho + c] += f * k[ko + c]!;
               dk[ko + c] += f * q[qb + ho + c]!;
@@ -214,7 +287,7 @@ function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float
 }
 
 /** DESIGN §2 grouped form: per user, sums of values per used code, then K logits per head. */
-function grouped(q: Float32Array, k: Float32Array, v: Float32Array, e: Float32Array | null, U: number, codes: Int32Array, o: TargetAttentionOptions): ForwardResult {
+function grouped(q: Float32Array, k: Float32Array, v: Float32Array, e: Float64Array | null, U: number, codes: Int32Array, o: TargetAttentionOptions): ForwardResult {
   const { batchSize: B, maxLen: L, heads: H, groups: G, headDim: dh } = o.shape;
   const { inverse, hasHistory, mask, scale } = o;
   const hpg = H / G;

@@ -52,8 +52,12 @@ export function makeInterestInputs(prepared: PreparedBatch, embedded: EmbeddedBa
     get historyItem() {
       return lazy('historyItem', () => tf.tensor2d(prepared.host.historyItem, [B, L], 'int32'));
     },
-    historyMask: tf.tensor2d(prepared.mask, [B, L]),
-    dt: tf.tensor2d(prepared.dt32, [B, L]),
+    get historyMask() {
+      return lazy('historyMask', () => tf.tensor2d(prepared.mask, [B, L]));
+    },
+    get dt() {
+      return lazy('dt', () => tf.tensor2d(prepared.dt32, [B, L]));
+    },
     dtHost: prepared.dt,
     uniqueCount: prepared.uniqueItem.length,
     get uniqueItem() {

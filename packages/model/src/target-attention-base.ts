@@ -85,10 +85,6 @@ export abstract class TargetAttentionBase {
     return { keys: tf.matMul(unique, this.wk), values: tf.matMul(unique, this.wv) };
   }
 
-  protected logKernel(inputs: InterestInputs): Tensor | null {
-    return this.kernel === null || inputs.maxLen === 0 ? null : this.kernel.logWeight(inputs.dt);
-  }
-
   /** Host copies of W_Q [in, H·d_h], W_K [in, G·d_h], W_V [in, H·d_h]; `in` = fused D with context, item d without. */
   projectionsHost(): { wq: Float32Array; wk: Float32Array; wv: Float32Array; inputDim: number } {
     return { wq: Float32Array.from(this.wq.dataSync()), wk: Float32Array.from(this.wk.dataSync()), wv: Float32Array.from(this.wv.dataSync()), inputDim: this.inputDim };

@@ -56,7 +56,7 @@ describe('VqlAttention', () => {
         const book = m.quantizer.codebookValues(g);
         for (let u = 0; u < U; u++) quantized.set(book.subarray(z[u]! * 4, z[u]! * 4 + 4), u * 8 + g * 4);
       }
-      const args = { inputs, shape: m.shape, query: tf.matMul(inputs.targetEmbedding, w['wq']!), uniqueValues: tf.matMul(inputs.uniqueEmbedding, w['wv']!), uniqueBias: null, logKernel: null };
+      const args = { inputs, shape: m.shape, query: tf.matMul(inputs.targetEmbedding, w['wq']!), uniqueValues: tf.matMul(inputs.uniqueEmbedding, w['wv']!), uniqueBias: null, kernel: null };
       const withCodes = attend({ ...args, uniqueKeys: tf.tensor2d(quantized, [U, 8]) }).dataSync();
       const withKeys = attend({ ...args, uniqueKeys: tf.tensor2d(keys, [U, 8]) }).dataSync();
       for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(withCodes[i]!, 5);

@@ -139,7 +139,7 @@ export class VqlAttention extends TargetAttentionBase implements InterestModule 
       uniqueKeys: tf.reshape(q.quantized, [U, G * dh]),
       uniqueValues: values,
       uniqueBias: bias,
-      logKernel: this.logKernel(inputs),
+      kernel: this.kernel,
       // Rows of one code share one key: the attention runs per code (DESIGN §2 grouped form).
       uniqueCodes: q.codes.dataSync() as Int32Array,
     });

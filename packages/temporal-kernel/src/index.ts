@@ -10,3 +10,4 @@ export { SumKernel } from './sum-kernel.js';
 export { createKernel } from './create-kernel.js';
 export { VqlTemporalKernelError } from './errors.js';
 export type { VqlTemporalKernelErrorCode } from './errors.js';
+export { decayMixtureRates, decayMixtureLogWeightAt, decayMixtureGradAt } from './decay-mixture-log-weight.js';
