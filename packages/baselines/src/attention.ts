@@ -1,5 +1,5 @@
 import { tf, type Rng, type Tensor, type Variable } from '@vql/runtime';
-import { gatherRows, takeWeight } from '@vql/model/module-kit';
+import { takeWeight, targetAttention } from '@vql/model/module-kit';
 import type { InterestBuildContext, InterestInputs } from '@vql/model';
 import type { KernelConfig } from '@vql/temporal-kernel';
 import { boolOption, intOption } from './config.js';
@@ -136,30 +136,18 @@ export function fillSelection(sel: Selection, inputs: InterestInputs, b: number,
   }
 }
 
-/**
- * o^h = Σ_j softmax_j(q^h·k_j^h/√dh + extra_j − 10⁹(1 − m_j)) v_j^h with per-head keys/values:
- * `query` [B, H·dh], `keys`, `values` [B, H, n, dh], `extra` (bias, log κ) [B, S, n] with S = 1
- * (shared by the heads) or H, `mask` [B·S·n]. Rows whose mask is all 0 give exact zeros.
- */
-function attendHeads(query: Tensor, keys: Tensor, values: Tensor, extra: Tensor | null, mask: Float32Array, sets: number, headDim: number): Tensor {
-  const [B, H, n] = keys.shape as [number, number, number, number];
-  const dh = headDim;
-  let add: Tensor = tf.mul(tf.sub(tf.tensor3d(mask, [B, sets, n]), 1), 1e9);
-  if (extra !== null) add = tf.add(add, extra);
-  const q = tf.reshape(query, [B, H, 1, dh]);
-  const logits = tf.add(tf.mul(tf.matMul(q, keys, false, true), 1 / Math.sqrt(dh)), tf.reshape(add, [B, sets, 1, n])); // [B, H, 1, n]
-  const out = tf.reshape(tf.matMul(tf.softmax(logits), values), [B, H * dh]);
-  const any = new Float32Array(B);
-  const per = sets * n;
-  for (let b = 0; b < B; b++) {
-    for (let j = 0; j < per; j++) {
-      if (mask[b * per + j] !== 0) {
+/** 1 for the rows of `mask` ([rows·n]) with at least one real entry. */
+function rowsWithAny(mask: Float32Array, rows: number, n: number): Float32Array {
+  const any = new Float32Array(rows);
+  for (let b = 0; b < rows; b++) {
+    for (let j = 0; j < n; j++) {
+      if (mask[b * n + j] !== 0) {
         any[b] = 1;
         break;
       }
     }
   }
-  return tf.mul(out, tf.tensor2d(any, [B, 1]));
+  return any;
 }
 
 /**
@@ -177,9 +165,18 @@ export function multiHeadAttend(
 ): Tensor {
   const B = query.shape[0]!;
   const n = keys.shape[1]!;
-  if (n === 0) return tf.zeros([B, heads * headDim]);
-  const perHead = (x: Tensor) => tf.transpose(tf.reshape(x, [B, n, heads, headDim]), [0, 2, 1, 3]); // [B, H, n, dh]
-  return attendHeads(query, perHead(keys), perHead(values), bias === null ? null : tf.reshape(bias, [B, 1, n]), mask, 1, headDim);
+  const W = heads * headDim;
+  if (n === 0) return tf.zeros([B, W]);
+  // The B·n per-row items are the op's "unique rows", each read by its own position.
+  const identity = Int32Array.from({ length: B * n }, (_, i) => i);
+  return targetAttention(query, tf.reshape(keys, [B * n, W]), tf.reshape(values, [B * n, W]), bias === null ? null : tf.reshape(bias, [B, n]), {
+    inverse: identity,
+    hasHistory: rowsWithAny(mask, B, n),
+    mask,
+    codes: null,
+    shape: { batchSize: B, maxLen: n, heads, groups: heads, headDim },
+    scale: 1 / Math.sqrt(headDim),
+  });
 }
 
 /** [U, H·dh] → [H·U, dh]: row h·U + u is head h of unique row u (so one gather serves per-head picks). */
@@ -211,25 +208,36 @@ export function attendSelection(
   const query = projected?.query ?? tf.matMul(target, proj.wq);
   const uniqueKeys = projected?.uniqueKeys ?? tf.matMul(unique, proj.wk);
   const uniqueValues = tf.matMul(unique, proj.wv);
-  let keys: Tensor;
-  let values: Tensor;
-  if (S === 1) {
-    const perHead = (x: Tensor) => tf.transpose(tf.reshape(gatherRows(x, sel.rows), [B, k, H, dh]), [0, 2, 1, 3]);
-    keys = perHead(uniqueKeys);
-    values = perHead(uniqueValues);
-  } else {
-    const U = inputs.uniqueCount;
-    const index = new Int32Array(sel.rows.length);
-    for (let i = 0; i < index.length; i++) index[i] = Math.floor(i / k) % S * U + sel.rows[i]!; // set s = head s
-    keys = tf.reshape(gatherRows(headMajor(uniqueKeys, H, dh), index), [B, H, k, dh]);
-    values = tf.reshape(gatherRows(headMajor(uniqueValues, H, dh), index), [B, H, k, dh]);
-  }
-  let extra: Tensor | null = bias === null ? null : tf.reshape(gatherRows(tf.reshape(bias, [-1, 1]), sel.rows), [B, S, k]);
+  let logK: Tensor | null = null;
   if (kernel !== null) {
     const L = inputs.maxLen;
     const dt = dtOfPositions(inputs.dtHost, (i) => (sel.positions[i]! < 0 ? -1 : Math.floor(i / (S * k)) * L + sel.positions[i]!), sel.rows.length);
-    const logK = kernel.logWeightOf(dt, [B, S, k]);
-    extra = extra === null ? logK : tf.add(extra, logK);
+    logK = kernel.logWeightOf(dt, [B * S, k]);
   }
-  return attendHeads(query, keys, values, extra, sel.mask, S, dh);
+  const scale = 1 / Math.sqrt(dh);
+  const uniqueBias = bias === null ? null : tf.reshape(bias, [-1]);
+  if (S === 1) {
+    // One set of picks shared by the heads: the fused op over the unique rows, read through the picks.
+    return targetAttention(query, uniqueKeys, uniqueValues, { extra: logK, bias: uniqueBias }, {
+      inverse: sel.rows,
+      hasHistory: rowsWithAny(sel.mask, B, k),
+      mask: sel.mask,
+      codes: null,
+      shape: { batchSize: B, maxLen: k, heads: H, groups: H, headDim: dh },
+      scale,
+    });
+  }
+  // One set per head (TWIN): each (row, head) is a one-head attention of q^h over head h of its picks,
+  // the unique rows laid out head-major ([H·U, dh], row h·U + u is head h of row u).
+  const U = inputs.uniqueCount;
+  const index = new Int32Array(sel.rows.length);
+  for (let i = 0; i < index.length; i++) index[i] = Math.floor(i / k) % S * U + sel.rows[i]!; // set s = head s
+  const out = targetAttention(
+    tf.reshape(query, [B * H, dh]),
+    headMajor(uniqueKeys, H, dh),
+    headMajor(uniqueValues, H, dh),
+    { extra: logK, bias: uniqueBias === null ? null : tf.tile(uniqueBias, [H]) },
+    { inverse: index, hasHistory: rowsWithAny(sel.mask, B * H, k), mask: sel.mask, codes: null, shape: { batchSize: B * H, maxLen: k, heads: 1, groups: 1, headDim: dh }, scale },
+  );
+  return tf.reshape(out, [B, H * dh]);
 }

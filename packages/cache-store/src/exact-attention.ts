@@ -1,3 +1,4 @@
+import { softmaxAttentionHead } from '@vql/runtime';
 import { VqlCacheStoreError } from './errors.js';
 import { headOffsets, totalHeads } from './layout.js';
 import type { CacheLayout } from './layout.js';
@@ -14,9 +15,9 @@ export interface ExactAttentionState {
 }
 
 /**
- * Exact target attention over all L behaviours on typed arrays: per candidate and head, L dot
- * products, a softmax with the per-behaviour log-bias, and an L·d_h weighted sum (float64
- * accumulation). The online cost of full attention in its cheapest form — keys and values
+ * Exact target attention over all L behaviours on typed arrays: per candidate and head, the
+ * shared serving head (`softmaxAttentionHead`: L dot products, a softmax with the per-behaviour
+ * log-bias, an L·d_h weighted sum in float64). The online cost of full attention in its cheapest form — keys and values
  * already projected — and the reference the cached VQL path is measured against: it is O(L) per
  * candidate where `cachedAttention` is O(occurring codes).
  */
@@ -40,32 +41,13 @@ export function exactAttention(
   const out = new Float32Array(count * H * dh);
   if (L === 0) return out;
   const offsets = headOffsets(layout);
-  const logits = new Float64Array(L);
-  const acc = new Float64Array(dh);
+  const scratch = new Float64Array(L + dh);
   for (let c = 0; c < count; c++) {
     for (let g = 0; g < G; g++) {
       for (let hg = 0; hg < layout.headsPerGroup[g]!; hg++) {
         const head = offsets[g]! + hg;
         const qOff = (c * H + head) * dh;
-        let max = Number.NEGATIVE_INFINITY;
-        for (let i = 0; i < L; i++) {
-          const kOff = (i * G + g) * dh;
-          let dot = 0;
-          for (let k = 0; k < dh; k++) dot += queries[qOff + k]! * state.keys[kOff + k]!;
-          const z = dot * logitScale + state.logBias[i]!;
-          logits[i] = z;
-          if (z > max) max = z;
-        }
-        if (max === Number.NEGATIVE_INFINITY) continue; // every weight underflowed: zeros, like the model
-        let den = 0;
-        acc.fill(0);
-        for (let i = 0; i < L; i++) {
-          const e = Math.exp(logits[i]! - max);
-          den += e;
-          const vOff = (i * H + head) * dh;
-          for (let k = 0; k < dh; k++) acc[k]! += e * state.values[vOff + k]!;
-        }
-        for (let k = 0; k < dh; k++) out[qOff + k] = acc[k]! / den;
+        softmaxAttentionHead(queries, qOff, state.keys, G * dh, g * dh, state.values, H * dh, head * dh, state.logBias, null, L, dh, logitScale, out, qOff, scratch);
       }
     }
   }

@@ -1,5 +1,5 @@
 import { createRng } from './rng.js';
-import { expNonPositive, hostDenseLayers, matMulT, mlpForward, transposeMatrix } from './host-math.js';
+import { expNonPositive, hostDenseLayers, matMulT, mlpForward, softmaxAttentionHead, transposeMatrix } from './host-math.js';
 
 function naive(x: Float32Array, rows: number, inDim: number, w: Float32Array, outDim: number): Float64Array {
   const out = new Float64Array(rows * outDim);
@@ -43,6 +43,31 @@ describe('host math', () => {
     expect(expNonPositive(0)).toBe(1);
     expect(expNonPositive(-Infinity)).toBe(0);
     expect(expNonPositive(-800)).toBe(0);
+  });
+
+  it('softmaxAttentionHead equals the softmax written out, over picked rows with strides, offsets and a log-bias; zeros when empty', () => {
+    const rng = createRng(4);
+    const [L, W, dh, off] = [9, 6, 3, 3];
+    const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
+    const q = rand(W);
+    const keys = rand(L * W);
+    const values = rand(L * W);
+    const logBias = Float64Array.from({ length: L }, () => rng.normal());
+    const rows = Int32Array.of(7, 2, 5, 0);
+    const out = new Float32Array(W).fill(9);
+    softmaxAttentionHead(q, off, keys, W, off, values, W, off, logBias, rows, rows.length, dh, 0.5, out, off, new Float64Array(rows.length + dh));
+    const logits = Array.from(rows, (r) => 0.5 * [0, 1, 2].reduce((s, c) => s + q[off + c]! * keys[r * W + off + c]!, 0) + logBias[r]!);
+    const z = logits.reduce((s, x) => s + Math.exp(x), 0);
+    for (let c = 0; c < dh; c++) {
+      const want = Array.from(rows).reduce((s, r, j) => s + (Math.exp(logits[j]!) / z) * values[r * W + off + c]!, 0);
+      expect(out[off + c]).toBeCloseTo(want, 6);
+      expect(out[c]).toBe(9); // other heads untouched
+    }
+    softmaxAttentionHead(q, 0, keys, W, 0, values, W, 0, null, null, 0, dh, 1, out, 0, new Float64Array(dh));
+    expect(Array.from(out.slice(0, dh))).toEqual([0, 0, 0]);
+    const minusInf = new Float64Array(L).fill(-Infinity);
+    softmaxAttentionHead(q, 0, keys, W, 0, values, W, 0, minusInf, null, L, dh, 1, out, off, new Float64Array(L + dh));
+    expect(Array.from(out.slice(off, off + dh))).toEqual([0, 0, 0]);
   });
 
   it('refuses mismatched shapes', () => {

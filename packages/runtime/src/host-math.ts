@@ -147,3 +147,56 @@ export function expNonPositive(x: number): number {
   const f = t - n;
   return (1 + f * (P1 + f * (P2 + f * (P3 + f * (P4 + f * (P5 + f * (P6 + f * (P7 + f * P8)))))))) * POW2_NEG[k]!;
 }
+
+/**
+ * One head of softmax target attention on typed arrays, the serving form every online scorer
+ * shares (cache-store's exact attention, the baselines' top-k scorers):
+ *   out[outOffset + c] = Σ_j a_j · values[r_j·valueStride + valueOffset + c],
+ *   a = softmax_j(scale · Σ_c q[qOffset + c]·keys[r_j·keyStride + keyOffset + c] + logBias[r_j]),
+ * over the rows r_j = rows[j] (or j when `rows` is null), j < n, c < headDim. `logBias` is the
+ * per-row logit term (context bias + log κ(dt)) or null. Exact zeros when n = 0 or every logit is
+ * −∞. Float64 accumulation; `scratch` holds at least n + headDim float64.
+ */
+export function softmaxAttentionHead(
+  q: Float32Array,
+  qOffset: number,
+  keys: Float32Array,
+  keyStride: number,
+  keyOffset: number,
+  values: Float32Array,
+  valueStride: number,
+  valueOffset: number,
+  logBias: Float64Array | Float32Array | null,
+  rows: Int32Array | null,
+  n: number,
+  headDim: number,
+  scale: number,
+  out: Float32Array,
+  outOffset: number,
+  scratch: Float64Array,
+): void {
+  out.fill(0, outOffset, outOffset + headDim);
+  if (n === 0) return;
+  if (scratch.length < n + headDim) throw new RangeError(`softmaxAttentionHead: scratch holds ${scratch.length} values, needs n + headDim = ${n + headDim}.`);
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const r = rows === null ? j : rows[j]!;
+    const ko = r * keyStride + keyOffset;
+    let dot = 0;
+    for (let c = 0; c < headDim; c++) dot += q[qOffset + c]! * keys[ko + c]!;
+    const z = dot * scale + (logBias === null ? 0 : logBias[r]!);
+    scratch[j] = z;
+    if (z > max) max = z;
+  }
+  if (max === -Infinity) return; // every weight underflowed: zeros, like the model
+  const acc = n; // scratch[n .. n + headDim) accumulates the weighted values
+  scratch.fill(0, acc, acc + headDim);
+  let den = 0;
+  for (let j = 0; j < n; j++) {
+    const w = Math.exp(scratch[j]! - max);
+    den += w;
+    const vo = (rows === null ? j : rows[j]!) * valueStride + valueOffset;
+    for (let c = 0; c < headDim; c++) scratch[acc + c] += w * values[vo + c]!;
+  }
+  for (let c = 0; c < headDim; c++) out[outOffset + c] = scratch[acc + c]! / den;
+}

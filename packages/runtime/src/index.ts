@@ -11,5 +11,5 @@ export type { NamedTensors, LoadedWeights, JsonValue } from './weights.js';
 export { VqlRuntimeError } from './errors.js';
 export type { VqlRuntimeErrorCode } from './errors.js';
 export { checkKnownKeys } from './options.js';
-export { expNonPositive, matMulT, mlpForward, hostDenseLayers, transposeMatrix } from './host-math.js';
+export { expNonPositive, matMulT, mlpForward, hostDenseLayers, softmaxAttentionHead, transposeMatrix } from './host-math.js';
 export type { HostDenseLayer } from './host-math.js';

@@ -1,10 +1,11 @@
 import type { SeparableKernel } from '@vql/temporal-kernel';
+import { softmaxAttentionHead } from '@vql/runtime';
 import { VqlBaselinesError } from '../errors.js';
 import { hamming, packSigns, project, signatureWords } from '../simhash.js';
 import { hostLogKernel } from '../time-kernel.js';
 import { topKIndices } from '../top-k.js';
 import type { Eta } from '../topk/eta.js';
-import { attendHead, checkEmbeddings, checkProjections, checkScorerKeys, hashInput, historyBias, historyTimes, matVec, requestTime } from './host-attention.js';
+import { checkEmbeddings, checkProjections, checkScorerKeys, hashInput, historyBias, historyTimes, matVec, requestLogBias, requestTime } from './host-attention.js';
 import type { HostProjections, ScorerHistory, ScorerRequest } from './host-attention.js';
 
 /** What ETA keeps per user: m-bit signatures plus pre-projected keys / values of every behaviour (and times). */
@@ -97,13 +98,15 @@ export class EtaScorer {
     matVec(request.embeddings, 0, C, D, this.options.wq, W, q);
     const tSig = packSigns(project(items, C, hashDim, rotation, hashBits), C, hashBits);
     const logK = kernel === null || state.times === null ? null : hostLogKernel(where, kernel, state.times, tq);
+    const logBias = requestLogBias(state.bias, logK, state.length);
     const out = new Float32Array(C * W);
     const kk = Math.min(k, state.length);
     const picked = new Int32Array(kk);
-    const scratch = new Float64Array(kk);
+    const scratch = new Float64Array(kk + dh);
+    const scale = 1 / Math.sqrt(dh);
     for (let c = 0; c < C; c++) {
       const n = topKIndices(state.length, kk, (i) => -hamming(tSig, c, state.signatures, i, this.words), picked);
-      for (let h = 0; h < H; h++) attendHead(q, c * W, state.keys, state.values, state.bias, logK, picked, n, h, H, dh, out, c * W, scratch);
+      for (let h = 0; h < H; h++) softmaxAttentionHead(q, c * W + h * dh, state.keys, W, h * dh, state.values, W, h * dh, logBias, picked, n, dh, scale, out, c * W + h * dh, scratch);
     }
     return out;
   }

@@ -106,46 +106,10 @@ export function historyBias(where: string, bias: Float32Array | null | undefined
   return Float32Array.from(bias);
 }
 
-/**
- * Attention of head h of one query q [H·dh] over the behaviours `picked[0..n)` of per-user
- * keys/values [L, H·dh], with logit extras bias [L] and log κ [L] (either may be null); writes
- * the head's dh outputs into out at outOffset + h·dh.
- */
-export function attendHead(
-  q: Float32Array,
-  qOffset: number,
-  keys: Float32Array,
-  values: Float32Array,
-  bias: Float32Array | null,
-  logK: Float64Array | null,
-  picked: Int32Array,
-  n: number,
-  h: number,
-  heads: number,
-  headDim: number,
-  out: Float32Array,
-  outOffset: number,
-  scratch: Float64Array,
-): void {
-  const W = heads * headDim;
-  const c0 = h * headDim;
-  out.fill(0, outOffset + c0, outOffset + c0 + headDim);
-  if (n === 0) return;
-  const scale = 1 / Math.sqrt(headDim);
-  let max = -Infinity;
-  for (let j = 0; j < n; j++) {
-    const i = picked[j]!;
-    let dot = 0;
-    for (let c = c0; c < c0 + headDim; c++) dot += q[qOffset + c]! * keys[i * W + c]!;
-    const z = dot * scale + (bias === null ? 0 : bias[i]!) + (logK === null ? 0 : logK[i]!);
-    scratch[j] = z;
-    if (z > max) max = z;
-  }
-  let sum = 0;
-  for (let j = 0; j < n; j++) sum += (scratch[j] = Math.exp(scratch[j]! - max));
-  for (let j = 0; j < n; j++) {
-    const w = scratch[j]! / sum;
-    const i = picked[j]!;
-    for (let c = c0; c < c0 + headDim; c++) out[outOffset + c] += w * values[i * W + c]!;
-  }
+/** The per-row logit term of a request: context bias [L] plus log κ [L] (either may be null; null when both are). */
+export function requestLogBias(bias: Float32Array | null, logK: Float64Array | null, L: number): Float64Array | null {
+  if (bias === null) return logK;
+  const out = Float64Array.from(bias);
+  if (logK !== null) for (let i = 0; i < L; i++) out[i] += logK[i]!;
+  return out;
 }

@@ -1,9 +1,10 @@
 import type { SeparableKernel } from '@vql/temporal-kernel';
+import { softmaxAttentionHead } from '@vql/runtime';
 import { VqlBaselinesError } from '../errors.js';
 import { hostLogKernel } from '../time-kernel.js';
 import { topKIndices } from '../top-k.js';
 import type { Twin } from '../topk/twin.js';
-import { attendHead, checkEmbeddings, checkProjections, checkScorerKeys, historyBias, historyTimes, matVec, requestTime } from './host-attention.js';
+import { checkEmbeddings, checkProjections, checkScorerKeys, historyBias, historyTimes, matVec, requestLogBias, requestTime } from './host-attention.js';
 import type { HostProjections, ScorerHistory, ScorerRequest } from './host-attention.js';
 
 /** What TWIN keeps per user: every behaviour's key and value, pre-projected (as TWIN does offline), and their times. */
@@ -78,12 +79,13 @@ export class TwinScorer {
     const q = new Float32Array(C * W);
     matVec(request.embeddings, 0, C, D, this.options.wq, W, q);
     const logK = kernel === null || state.times === null ? null : hostLogKernel(where, kernel, state.times, tq);
+    const logBias = requestLogBias(state.bias, logK, state.length);
     const out = new Float32Array(C * W);
     const kk = Math.min(k, state.length);
     const picked = new Int32Array(kk);
-    const scratch = new Float64Array(kk);
+    const scratch = new Float64Array(kk + dh);
     const scale = 1 / Math.sqrt(dh);
-    const { keys, values, bias } = state;
+    const { keys, values } = state;
     for (let c = 0; c < C; c++) {
       const qo = c * W;
       for (let h = 0; h < H; h++) {
@@ -91,9 +93,9 @@ export class TwinScorer {
         const n = topKIndices(state.length, kk, (i) => {
           let s = 0;
           for (let j = c0; j < c0 + dh; j++) s += q[qo + j]! * keys[i * W + j]!;
-          return s * scale + (bias === null ? 0 : bias[i]!) + (logK === null ? 0 : logK[i]!);
+          return s * scale + (logBias === null ? 0 : logBias[i]!);
         }, picked);
-        attendHead(q, qo, keys, values, bias, logK, picked, n, h, H, dh, out, qo, scratch);
+        softmaxAttentionHead(q, qo + c0, keys, W, c0, values, W, c0, logBias, picked, n, dh, scale, out, qo + c0, scratch);
       }
     }
     return out;

@@ -11,3 +11,5 @@ export type { EmbeddedBatch } from '../interest-inputs.js';
 export { checkInterestOutput } from '../interest-registry.js';
 export { DEFAULT_KERNEL } from '../target-attention-base.js';
 export type { TargetAttentionOptions } from '../target-attention-base.js';
+export { targetAttention } from '../fused-attention.js';
+export type { AttentionLogitTerms, FusedAttentionShape, TargetAttentionOptions as FusedAttentionOptions } from '../fused-attention.js';
