@@ -1,5 +1,5 @@
 // One training-throughput measurement in its own process (so peak RSS is this configuration's):
-// argv[2] = JSON { method, layout, L, batchSize, warmup, steps, threads? }. Prints one JSON line.
+// argv[2] = JSON { method, layout, L, batchSize, warmup, steps, threads?, workers? }. Prints one JSON line.
 // Data: synthetic, ~330k events in total at every L (users of L..1.2L behaviours, one target per
 // 10 behaviours), 50,000 items, no static context; d = 32, H = 4, G = 2, K = 64, R = 3, Adam.
 import { batches, generateSynthetic, userBatches } from '@vql/data';
@@ -18,6 +18,8 @@ export interface WorkerArgs {
   steps: number;
   /** Threads of the causal-cache scan (whole-history VQL, user layout). Default 1. */
   threads?: number;
+  /** Trainer `workers` (data-parallel threads). Default 1. */
+  workers?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
@@ -56,7 +58,7 @@ const config: CtrModelConfig = {
 // Whole histories in the sample layout: rows long enough for every behaviour (per-position cost).
 const maxLen = args.method === 'vql-whole' ? Math.round(L * 1.2) : L;
 const model = new CtrModel(config);
-const trainer = new Trainer(model, { maxLen, layout: args.layout, batchSize: args.batchSize, learningRate: 1e-3, seed: 1, log: () => undefined, progress: false });
+const trainer = new Trainer(model, { maxLen, layout: args.layout, batchSize: args.batchSize, learningRate: 1e-3, seed: 1, log: () => undefined, progress: false, workers: args.workers ?? 1 });
 const want = args.warmup + args.steps;
 const list: Array<CtrBatch | UserBatch> = [];
 const source =

@@ -1,11 +1,13 @@
 // Training throughput by history length and batch layout: full attention, TWIN, VQL over the
 // newest L and VQL over whole histories (per-position in the sample layout; the causal-cache
 // scan, sliding-window for newest L, in the user layout), beside the PyTorch peer when
-// /usr/bin/python3 has torch.
+// /usr/bin/python3 has torch. Full attention (sample layout) and whole-history VQL (user layout)
+// are measured again right after with Trainer `workers: 2` (data-parallel threads).
 // Each measurement runs in its own process (bench/train-worker.ts), so peak RSS is its own.
 // Usage: pnpm --filter @vql/model bench
 //   env: BENCH_LENGTHS=1000,10000,100000  BENCH_PEER=0 (skip the peer)  BENCH_METHODS=vql-whole,...
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +29,8 @@ interface Row {
   samplesPerSecond: number | null;
   msPerStep: number | null;
   peakRssMB: number | null;
+  /** 1-minute load average when the measurement ended (the machine may be shared). */
+  load: number;
   note?: string;
 }
 const rows: Row[] = [];
@@ -41,7 +45,9 @@ const rows: Row[] = [];
 function workerArgs(method: BenchMethod, layout: 'sample' | 'user', L: number): WorkerArgs {
   const B = L >= 100000 ? 32 : 256;
   const batchSize = layout === 'user' && method.startsWith('vql') ? 8000 : B;
-  return { method, layout, L, batchSize, warmup: 1, steps: L >= 100000 ? 2 : 3 };
+  // Two warm-up steps: the typed-array kernels are JIT-compiled during the first, and with
+  // workers the pool starts at the first data-parallel step (VQL's first step runs whole).
+  return { method, layout, L, batchSize, warmup: 2, steps: L >= 100000 ? 2 : 3 };
 }
 
 function runWorker(args: WorkerArgs): Row {
@@ -52,10 +58,10 @@ function runWorker(args: WorkerArgs): Row {
   const base = { who: 'vql (tfjs)' as const, method: args.method, layout: args.layout, L: args.L, batch: `${args.batchSize}${args.layout === 'user' ? ' targets' : ''}` };
   try {
     const m = JSON.parse(line) as { samplesPerSecond: number; msPerStep: number; peakRssMB: number; targetsPerStep: number; behavioursPerStep: number };
-    return { ...base, batch: `${Math.round(m.targetsPerStep)} targets, ${Math.round(m.behavioursPerStep)} history rows`, samplesPerSecond: m.samplesPerSecond, msPerStep: m.msPerStep, peakRssMB: m.peakRssMB };
+    return { ...base, batch: `${Math.round(m.targetsPerStep)} targets, ${Math.round(m.behavioursPerStep)} history rows`, samplesPerSecond: m.samplesPerSecond, msPerStep: m.msPerStep, peakRssMB: m.peakRssMB, load: loadavg()[0]! };
   } catch {
     const why = r.error?.message ?? (r.stderr ?? '').trim().split('\n').slice(-3).join(' ');
-    return { ...base, samplesPerSecond: null, msPerStep: null, peakRssMB: null, note: `failed: ${why.slice(0, 200)}` };
+    return { ...base, samplesPerSecond: null, msPerStep: null, peakRssMB: null, load: loadavg()[0]!, note: `failed: ${why.slice(0, 200)}` };
   }
 }
 
@@ -83,15 +89,15 @@ function runPeer(model: 'full' | 'vql', L: number, steps: number): Row {
   try {
     const m = JSON.parse(lines[0]!) as { ms: number; samples_per_s: number };
     const rss = JSON.parse(lines[1]!) as { peak_rss_mb: number };
-    return { ...base, samplesPerSecond: m.samples_per_s, msPerStep: m.ms, peakRssMB: rss.peak_rss_mb };
+    return { ...base, samplesPerSecond: m.samples_per_s, msPerStep: m.ms, peakRssMB: rss.peak_rss_mb, load: loadavg()[0]! };
   } catch {
-    return { ...base, samplesPerSecond: null, msPerStep: null, peakRssMB: null, note: `failed: ${(r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-2).join(' ').slice(0, 200)}` };
+    return { ...base, samplesPerSecond: null, msPerStep: null, peakRssMB: null, load: loadavg()[0]!, note: `failed: ${(r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-2).join(' ').slice(0, 200)}` };
   }
 }
 
 const fmt = (x: number | null, digits = 0): string => (x === null ? '—' : x.toFixed(digits));
 function print(r: Row): void {
-  console.log(`${r.who.padEnd(10)} ${r.method.padEnd(31)} ${r.layout.padEnd(6)} L=${String(r.L).padEnd(6)} ${fmt(r.samplesPerSecond).padStart(7)} samples/s ${fmt(r.msPerStep).padStart(7)} ms/step ${fmt(r.peakRssMB).padStart(6)} MB  ${r.batch}${r.note ? `  ${r.note}` : ''}`);
+  console.log(`${r.who.padEnd(10)} ${r.method.padEnd(31)} ${r.layout.padEnd(6)} L=${String(r.L).padEnd(6)} ${fmt(r.samplesPerSecond).padStart(7)} samples/s ${fmt(r.msPerStep).padStart(7)} ms/step ${fmt(r.peakRssMB).padStart(6)} MB  load ${r.load.toFixed(1)}  ${r.batch}${r.note ? `  ${r.note}` : ''}`);
 }
 
 const t0 = performance.now();
@@ -103,11 +109,12 @@ for (const L of lengths) {
       const row = runWorker(workerArgs(method, layout, L));
       rows.push(row);
       print(row);
-      if (method === 'vql-whole' && layout === 'user') {
-        // The same step with the causal scan split over 2 worker threads (users are independent).
-        const two = { ...runWorker({ ...workerArgs(method, layout, L), threads: 2 }), method: 'vql-whole, 2 scan threads' };
+      if ((method === 'vql-whole' && layout === 'user') || (method === 'full-attention' && layout === 'sample')) {
+        // Right after the one-thread row: the same steps data-parallel on 2 threads (Trainer workers: 2).
+        const two = { ...runWorker({ ...workerArgs(method, layout, L), workers: 2 }), method: `${method}, workers=2` };
         rows.push(two);
         print(two);
+        if (row.samplesPerSecond !== null && two.samplesPerSecond !== null) console.log(`           workers=2 / workers=1: ${(two.samplesPerSecond / row.samplesPerSecond).toFixed(2)}×`);
       }
     }
   }
@@ -117,7 +124,7 @@ for (const L of lengths) {
       // full attention was stopped after 10 minutes at 11 GB RSS (one run): both skipped.
       if (L >= 100000) {
         const note = model === 'vql' ? 'not run: [B,H,L,K] float32 distances need ~26 GB' : 'not run: >10 min and 11 GB RSS for 3 steps when tried';
-        const row: Row = { who: 'torch peer', method: model === 'full' ? 'full-attention' : 'vql (every behaviour quantized)', layout: 'sample', L, batch: '256 targets', samplesPerSecond: null, msPerStep: null, peakRssMB: null, note };
+        const row: Row = { who: 'torch peer', method: model === 'full' ? 'full-attention' : 'vql (every behaviour quantized)', layout: 'sample', L, batch: '256 targets', samplesPerSecond: null, msPerStep: null, peakRssMB: null, load: loadavg()[0]!, note };
         rows.push(row);
         print(row);
         continue;
@@ -125,14 +132,18 @@ for (const L of lengths) {
       const row = runPeer(model, L, L >= 10000 ? 2 : 3);
       rows.push(row);
       print(row);
+      const ours = rows.find((r) => r.who === 'vql (tfjs)' && r.method === 'full-attention' && r.layout === 'sample' && r.L === L);
+      if (model === 'full' && ours?.samplesPerSecond != null && row.samplesPerSecond !== null) {
+        console.log(`           full attention, this project / the peer at L=${L}: ${(ours.samplesPerSecond / row.samplesPerSecond).toFixed(2)}× (one thread vs the peer's two)`);
+      }
     }
   }
 }
 
 const table = [
-  '| who | method | layout | L | batch (history rows: B×L padded per sample; user batches: events, read once) | samples/s | ms/step | peak RSS MB |',
-  '|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.who} | ${r.method} | ${r.layout} | ${r.L} | ${r.batch} | ${fmt(r.samplesPerSecond)} | ${fmt(r.msPerStep)} | ${fmt(r.peakRssMB)} |${r.note ? ` ${r.note}` : ''}`),
+  '| who | method | layout | L | batch (history rows: B×L padded per sample; user batches: events, read once) | samples/s | ms/step | peak RSS MB | load avg |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.who} | ${r.method} | ${r.layout} | ${r.L} | ${r.batch} | ${fmt(r.samplesPerSecond)} | ${fmt(r.msPerStep)} | ${fmt(r.peakRssMB)} | ${r.load.toFixed(1)} |${r.note ? ` ${r.note}` : ''}`),
 ].join('\n');
 console.log(`\n${table}`);
 const out = join(here, 'results', 'train.json');

@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { VqlModelError } from './errors.js';
+import { workerEntry } from './worker-entry.js';
 import type { CausalCacheOptions, ScanGrads } from './causal-scan.js';
 
 /** Inputs of one scan, in shared memory (every typed array views a SharedArrayBuffer). */
@@ -61,19 +58,8 @@ export function causalScanThreads(): number {
   return threads;
 }
 
-function workerEntry(): { script: string; eval: boolean; execArgv: string[] } {
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  const dir = dirname(here);
-  const js = join(dir, 'causal-scan-worker.js');
-  if (existsSync(js)) return { script: js, eval: false, execArgv: [] };
-  const ts = join(dir, 'causal-scan-worker.ts');
-  // Running from source (tests, benches): register tsx inside the worker before the import.
-  const api = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  return { script: `import(${JSON.stringify(api)}).then((api) => { api.register(); return import(${JSON.stringify(pathToFileURL(ts).href)}); });`, eval: true, execArgv: ['--conditions=@vql/source'] };
-}
-
 function startWorker(): PoolWorker {
-  const entry = workerEntry();
+  const entry = workerEntry('causal-scan-worker');
   const control = new SharedArrayBuffer(16);
   const ctrl = new Int32Array(control);
   const jobs = new MessageChannel();

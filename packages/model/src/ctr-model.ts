@@ -67,6 +67,11 @@ export interface CtrModelConfig {
 /** `CtrModelConfig` with every default filled in: what `model.config` returns and export writes. */
 export type ResolvedCtrModelConfig = Required<Omit<CtrModelConfig, 'context'>> & { context: Required<Omit<CtrContextOptions, 'outDim'>> & { outDim: number } };
 
+export interface ForwardOptions {
+  /** What the interest module's `inputs.training` says. Default: the pass's `training`. */
+  interestTraining?: boolean;
+}
+
 /** One forward pass: logits per sample and the interest module's auxiliary loss. */
 export interface CtrForward {
   readonly logits: Tensor; // [B]
@@ -248,8 +253,13 @@ export class CtrModel {
     return prepareBatch(batch as CtrBatch, options);
   }
 
-  /** Forward pass; call inside `tf.tidy` (or the optimizer's tape). */
-  forward(prepared: PreparedBatch, training: boolean): CtrForward {
+  /**
+   * Forward pass; call inside `tf.tidy` (or the optimizer's tape). `options.interestTraining`
+   * (default `training`) is what the interest module is told: a data-parallel replica passes
+   * false, so its module keeps no statistics and applies no deferred updates of its own (the
+   * main thread's model owns that state) while the tower still trains (dropout).
+   */
+  forward(prepared: PreparedBatch, training: boolean, options: ForwardOptions = {}): CtrForward {
     this.checkAlive();
     const B = prepared.batchSize;
     // One gather for history rows and targets: one read of the table, one dense gradient.
@@ -281,7 +291,7 @@ export class CtrModel {
         targetContext: rawTensors(targetCtx, B),
         uniqueContext: rawTensors(prepared.uniqueContext, U),
       },
-      training,
+      options.interestTraining ?? training,
     );
     const out = this.interest.forward(inputs);
     checkInterestOutput(this.interest, out, B);
@@ -310,8 +320,8 @@ export class CtrModel {
   }
 
   /** BCE + λ·auxLoss as a scalar, plus its parts; call inside the tape. */
-  loss(prepared: PreparedBatch, training = true): { total: Tensor; bce: Tensor; aux: Tensor | null } {
-    const { logits, auxLoss } = this.forward(prepared, training);
+  loss(prepared: PreparedBatch, training = true, options: ForwardOptions = {}): { total: Tensor; bce: Tensor; aux: Tensor | null } {
+    const { logits, auxLoss } = this.forward(prepared, training, options);
     const bce = tf.losses.sigmoidCrossEntropy(tf.tensor1d(prepared.label), logits);
     const total = auxLoss === null || this.config.auxLossWeight === 0 ? bce : tf.add(bce, tf.mul(auxLoss, this.config.auxLossWeight));
     return { total, bce, aux: auxLoss };

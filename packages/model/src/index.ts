@@ -17,7 +17,7 @@ export type { FullTargetAttentionOptions } from './full-target-attention.js';
 export { VqlAttention } from './vql-attention.js';
 export type { VqlAttentionOptions, VqlQuantizerOptions } from './vql-attention.js';
 export { CtrModel } from './ctr-model.js';
-export type { CtrModelConfig, CtrContextOptions, ResolvedCtrModelConfig, CtrForward } from './ctr-model.js';
+export type { CtrModelConfig, CtrContextOptions, ResolvedCtrModelConfig, CtrForward, ForwardOptions } from './ctr-model.js';
 export { Trainer, evaluateModel, predictSamples } from './trainer.js';
 export type { BatchLayout } from './batch-layout.js';
 export { causalCacheAttention } from './causal-cache-attention.js';

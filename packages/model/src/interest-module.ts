@@ -164,6 +164,12 @@ export interface InterestModule {
    * per user); otherwise the model expands user batches to per-sample rows for this module.
    */
   readonly causalHistory?: boolean;
+  /**
+   * True while the next training forward would change weights before reading them (VQL's
+   * k-means codebook initialisation from the batch): a data-parallel trainer runs such steps
+   * whole on the main thread, so every replica sees the initialised weights.
+   */
+  readonly initializing?: boolean;
   /** Optional statistics for the epoch log, over the training steps since the previous call. */
   stats?(): InterestStats;
   /** Frees every tensor the module owns. */

@@ -8,6 +8,7 @@ import type { BatchLayout } from './batch-layout.js';
 import type { CtrModel } from './ctr-model.js';
 import { VqlModelError } from './errors.js';
 import type { InterestStats } from './interest-module.js';
+import { DataParallelPool, localGradients } from './data-parallel.js';
 
 export interface TrainerOptions {
   /** L: newest behaviours per sample the batches carry (the model's historyWindow may cut further). */
@@ -61,6 +62,14 @@ export interface TrainerOptions {
   log?: (line: string) => void;
   /** Progress bar: 'auto' (default) shows one only when stderr is a TTY. */
   progress?: boolean | 'auto';
+  /**
+   * Data-parallel training: each batch is cut into this many contiguous target ranges, one on
+   * this thread and the others on worker threads holding replicas of the model; their gradients
+   * are averaged (weighted by targets) through shared memory and one optimizer step is applied.
+   * Deterministic for a given seed and worker count. Interest modules the worker builds from the
+   * model config: those `@vql/model` registers (full attention, VQL). Default 1 (this thread).
+   */
+  workers?: number;
 }
 
 export interface EvalMetrics {
@@ -95,7 +104,7 @@ export interface TrainResult {
 }
 
 const OPTION_KEYS = new Set<string>([
-  'maxLen', 'itemOptimizer', 'itemLearningRate', 'layout', 'userChunk', 'batchSize', 'epochs', 'learningRate', 'weightDecay', 'monitor', 'patience', 'minDelta', 'clipNorm', 'restoreBest', 'evalBatchSize', 'seed', 'log', 'progress',
+  'maxLen', 'itemOptimizer', 'itemLearningRate', 'layout', 'userChunk', 'batchSize', 'epochs', 'learningRate', 'weightDecay', 'monitor', 'patience', 'minDelta', 'clipNorm', 'restoreBest', 'evalBatchSize', 'seed', 'log', 'progress', 'workers',
 ]);
 
 /** `NaN` and `Infinity` as written, not as JSON's `null`. */
@@ -179,6 +188,9 @@ export class Trainer {
   private globalStep = 0;
   private epochInProgress = 0;
   private stepInEpoch = 0;
+  /** Worker threads of data-parallel steps (`options.workers` > 1), started at the first such step. */
+  private pool: DataParallelPool | null = null;
+  private parallelSteps = 0;
 
   constructor(
     readonly model: CtrModel,
@@ -226,9 +238,15 @@ export class Trainer {
       seed: options.seed,
       log: options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)),
       progress,
+      workers: positiveInt('workers', options.workers ?? 1),
     };
     this.optimizer = tf.train.adam(this.options.learningRate);
     this.itemOptimizer = itemOptimizer === 'adagrad' ? tf.train.adagrad(this.options.itemLearningRate) : null;
+  }
+
+  /** Optimizer steps whose gradients were computed data-parallel (on `workers` threads). */
+  get dataParallelSteps(): number {
+    return this.parallelSteps;
   }
 
   /** Optimizer steps taken so far. */
@@ -242,32 +260,27 @@ export class Trainer {
    */
   trainStep(batch: CtrBatch | UserBatch): { loss: number; bce: number; aux: number } {
     const model = this.model;
-    const prepared = model.prepare(batch);
     const vars = model.trainableVariables();
-    let parts: Tensor | null = null;
-    const { value, grads } = tf.variableGrads(() => {
-      const { total, bce, aux } = model.loss(prepared, true);
-      parts = tf.keep(tf.stack([bce, aux ?? tf.scalar(0)]));
-      return total as tf.Scalar;
-    }, vars);
+    // Steps that change weights inside the forward pass (k-means init) run whole on this thread.
+    const parallel = this.options.workers > 1 && model.interest.initializing !== true && batch.size > 1;
+    if (parallel) this.pool ??= new DataParallelPool(model, this.options.workers);
+    const { grads, loss, bce, aux } = parallel ? this.pool!.gradients(batch, vars) : localGradients(model, batch, vars, {});
     const where = `epoch ${this.epochInProgress}, step ${this.stepInEpoch + 1} (global step ${this.globalStep + 1})`;
     try {
       const gradList = Object.values(grads);
-      const summary = tf.tidy(() => tf.concat([tf.reshape(value, [1]), parts!, tf.reshape(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))), [1])]));
-      const [loss, bce, aux, normSq] = Array.from(summary.dataSync());
-      summary.dispose();
-      if (!Number.isFinite(loss!)) {
+      const normSq = gradList.length === 0 ? 0 : tf.tidy(() => tf.addN(gradList.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!);
+      if (!Number.isFinite(loss)) {
         throw new VqlModelError(
           'NAN_LOSS',
           `Training loss is ${loss} at ${where} (BCE ${bce}, aux ${aux}); stopped before the update, so the weights are those after the previous step. Lower the learning rate or set clipNorm.`,
         );
       }
-      if (!Number.isFinite(normSq!)) {
-        throw new VqlModelError('NAN_GRADIENT', `Gradient norm is ${Math.sqrt(normSq!)} at ${where} (loss ${loss}); stopped before the update. Lower the learning rate or set clipNorm.`);
+      if (!Number.isFinite(normSq)) {
+        throw new VqlModelError('NAN_GRADIENT', `Gradient norm is ${Math.sqrt(normSq)} at ${where} (loss ${loss}); stopped before the update. Lower the learning rate or set clipNorm.`);
       }
       let apply: Record<string, Tensor> = grads;
       const clip = this.options.clipNorm;
-      const norm = Math.sqrt(normSq!);
+      const norm = Math.sqrt(normSq);
       if (clip !== null && norm > clip) {
         apply = {};
         for (const [k, g] of Object.entries(grads)) apply[k] = tf.mul(g, clip / norm);
@@ -281,13 +294,12 @@ export class Trainer {
         for (const v of model.decayVariables()) tf.tidy(() => v.assign(tf.mul(v, keep)));
       }
       model.afterStep();
+      if (parallel) this.parallelSteps++;
       this.globalStep++;
       this.stepInEpoch++;
-      return { loss: loss!, bce: bce!, aux: aux! };
+      return { loss, bce, aux };
     } finally {
-      value.dispose();
       tf.dispose(Object.values(grads));
-      if (parts !== null) (parts as Tensor).dispose();
     }
   }
 
@@ -367,8 +379,10 @@ export class Trainer {
     }
   }
 
-  /** Frees the optimizer's slots (the model is the caller's). */
+  /** Frees the optimizer's slots and stops the worker threads (the model is the caller's). */
   dispose(): void {
+    this.pool?.dispose();
+    this.pool = null;
     this.optimizer.dispose();
     this.itemOptimizer?.dispose();
   }

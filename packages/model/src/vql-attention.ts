@@ -109,6 +109,11 @@ export class VqlAttention extends TargetAttentionBase implements InterestModule 
     return this.valueQuantizer === null && (this.kernelConfig === null || this.kernelConfig.type === 'expDecayMixture');
   }
 
+  /** The codebooks still wait for their k-means initialisation from training keys. */
+  get initializing(): boolean {
+    return !this.quantizer.initialized || (this.valueQuantizer !== null && !this.valueQuantizer.initialized);
+  }
+
   forward(inputs: InterestInputs): InterestOutput {
     if (inputs.causal !== undefined) return this.forwardCausal(inputs);
     const { heads: H, groups: G, headDim: dh } = this.shape;
