@@ -5,6 +5,8 @@ import { initBackend } from '@vql/runtime';
 import { CtrModel } from './ctr-model.js';
 import type { CtrModelConfig } from './ctr-model.js';
 import { shardRanges } from './data-parallel.js';
+import { FullTargetAttention } from './full-target-attention.js';
+import { registerInterestModule } from './interest-registry.js';
 import { Trainer } from './trainer.js';
 
 const ds = generateSynthetic(tinySyntheticConfig);
@@ -82,5 +84,21 @@ describe('Trainer workers (data-parallel)', () => {
     expect(two.losses[0]).toBe(one.losses[0]);
     two.bce.forEach((l, i) => expect(Math.abs(l - one.bce[i]!)).toBeLessThan(1e-4));
     two.losses.forEach((l, i) => expect(Math.abs(l - one.losses[i]!)).toBeLessThan(1e-3));
+  });
+
+  it('a kind registered only on the main thread fails the first data-parallel step with WORKER_FAILED naming it; workers must be a positive integer', () => {
+    // Full attention under a kind only this thread's registry knows.
+    registerInterestModule('main-thread-only', (_config, ctx) => Object.assign(new FullTargetAttention({ heads: 2, headDim: 4 }, ctx), { kind: 'main-thread-only' }), { replace: true });
+    const model = new CtrModel(modelConfig({ kind: 'main-thread-only', heads: 2, headDim: 4 }));
+    const trainer = new Trainer(model, { maxLen: 12, batchSize: 64, seed: 3, log: () => undefined, progress: false, workers: 2 });
+    const batch = [...batches(ds.samples.train, { batchSize: 64, maxLen: 12 })][0]!;
+    try {
+      expect(() => trainer.trainStep(batch)).toThrow(/could not build the model replica[\s\S]*main-thread-only/);
+      expect(() => trainer.trainStep(batch)).toThrow(/main-thread-only/);
+    } finally {
+      trainer.dispose();
+      model.dispose();
+    }
+    expect(() => new Trainer(model, { maxLen: 12, seed: 3, workers: 0 })).toThrow(/options.workers must be a positive integer/);
   });
 });

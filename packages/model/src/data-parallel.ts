@@ -217,22 +217,20 @@ export class DataParallelPool {
     const w0 = (to0 - from0) / n;
     const grads: Record<string, Tensor> = {};
     vars.forEach((v, i) => {
-      const size = v.size;
       const off = this.gradLayout.offsets[i]!;
       const own = local.grads[v.name];
-      if (own === undefined && remote.every(({ w }) => w.present[i] === 0)) return;
-      const sum = new Float32Array(size);
-      if (own !== undefined) {
-        const g = own.dataSync() as Float32Array;
-        for (let j = 0; j < size; j++) sum[j] = w0 * g[j]!;
-      }
-      for (const { w, n: ns } of remote) {
-        if (w.present[i] === 0) continue;
-        const ws = ns / n;
-        const g = w.grads;
-        for (let j = 0; j < size; j++) sum[j] += ws * g[off + j]!;
-      }
-      grads[v.name] = tf.tensor(sum, v.shape, 'float32');
+      const others = remote.filter(({ w }) => w.present[i] !== 0);
+      if (own === undefined && others.length === 0) return;
+      // Σ_s (n_s / n)·g_s in shard order, as tfjs ops on the backend (a worker's gradient is
+      // copied out of its shared buffer into a tensor first).
+      grads[v.name] = tf.tidy(() => {
+        let sum: Tensor | null = own === undefined ? null : tf.mul(own, w0);
+        for (const { w, n: ns } of others) {
+          const part = tf.mul(tf.tensor(w.grads.subarray(off, off + v.size), v.shape, 'float32'), ns / n);
+          sum = sum === null ? part : tf.add(sum, part);
+        }
+        return sum!;
+      });
     });
     tf.dispose(Object.values(local.grads));
     const mix = (k: 0 | 1 | 2, own: number): number => remote.reduce((acc, { w, n: ns }) => acc + (ns / n) * w.stats[k]!, w0 * own);
