@@ -152,4 +152,40 @@ describe('fusedTargetAttention', () => {
     });
     tf.dispose([q, k, v, bias, logRate, logBeta, w, dtTensor, idx]);
   });
+
+  it('values may be wider than keys (valueDim): matches stock tfjs ops in value and every gradient', () => {
+    const [B, L, H, dh, dv, U] = [3, 5, 2, 3, 5, 6];
+    const rng = createRng(13);
+    const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
+    const inv = Int32Array.from({ length: B * L }, () => 1 + rng.int(U - 1));
+    const mask = Float32Array.from({ length: B * L }, (_, i) => (i % L < 4 ? 1 : 0));
+    for (let i = 0; i < inv.length; i++) if (mask[i] === 0) inv[i] = 0;
+    const has = new Float32Array(B).fill(1);
+    const [q, k, v, e] = [tf.tensor2d(rand(B * H * dh), [B, H * dh]), tf.tensor2d(rand(U * H * dh), [U, H * dh]), tf.tensor2d(rand(U * H * dv), [U, H * dv]), tf.tensor2d(rand(B * L), [B, L])];
+    const w = tf.tensor2d(rand(B * H * dv), [B, H * dv]);
+    const options = { inverse: inv, hasHistory: has, mask, codes: null, shape: { batchSize: B, maxLen: L, heads: H, groups: H, headDim: dh, valueDim: dv }, scale: 0.7 };
+    const idx = tf.tensor1d(inv, 'int32');
+    const penalty = tf.tensor2d(mask.map((m) => (m - 1) * 1e9), [B, L]);
+    const fused = (...xs: tf.Tensor[]) => tf.sum(tf.mul(targetAttention(xs[0]!, xs[1]!, xs[2]!, xs[3]!, options), w));
+    const stock = (...xs: tf.Tensor[]) => {
+      const kp = tf.transpose(tf.reshape(tf.gather(xs[1]!, idx), [B, L, H, dh]), [0, 2, 1, 3]);
+      const vp = tf.transpose(tf.reshape(tf.gather(xs[2]!, idx), [B, L, H, dv]), [0, 2, 1, 3]);
+      const s = tf.reshape(tf.matMul(tf.reshape(xs[0]!, [B, H, 1, dh]), kp, false, true), [B, H, L]);
+      const a = tf.softmax(tf.add(tf.mul(s, 0.7), tf.expandDims(tf.add(xs[3]!, penalty), 1)));
+      return tf.sum(tf.mul(tf.reshape(tf.matMul(tf.reshape(a, [B, H, 1, L]), vp), [B, H * dv]), w));
+    };
+    tf.tidy(() => {
+      expect(fused(q, k, v, e).dataSync()[0]).toBeCloseTo(stock(q, k, v, e).dataSync()[0]!, 4);
+      const gf = tf.grads(fused)([q, k, v, e]);
+      const gs = tf.grads(stock)([q, k, v, e]);
+      gf.forEach((g, i) => {
+        const a = g.dataSync();
+        const b = gs[i]!.dataSync();
+        expect(a.length).toBe(b.length);
+        for (let j = 0; j < a.length; j++) expect(a[j]).toBeCloseTo(b[j]!, 4);
+      });
+    });
+    expect(() => targetAttention(q, k, v, null, { ...options, codes: new Int32Array(U * H) })).toThrow(/grouped form \(codes\) needs valueDim = headDim/);
+    tf.dispose([q, k, v, e, w, idx, penalty]);
+  });
 });

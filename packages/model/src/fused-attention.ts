@@ -7,7 +7,9 @@ export interface FusedAttentionShape {
   readonly maxLen: number; // L
   readonly heads: number; // H
   readonly groups: number; // G
-  readonly headDim: number; // d_h
+  readonly headDim: number; // d_h (queries and keys)
+  /** Value width per head, d_v; default d_h. Per-position form only (the grouped form needs d_v = d_h). */
+  readonly valueDim?: number;
 }
 
 export interface TargetAttentionOptions {
@@ -94,14 +96,16 @@ export function targetAttention(query: Tensor, keys: Tensor, values: Tensor, ter
     const decayHost =
       decay === null ? null : { lambda: decayMixtureRates(a[next++]!.dataSync(), decay.unit), logBeta: Float64Array.from(a[next++]!.dataSync()), dt: decay.dt };
     const U = a[1]!.shape[0]!;
+    const { batchSize: B, maxLen: L, heads: H, headDim: dh, groups: G } = options.shape;
+    const dv = options.shape.valueDim ?? dh;
+    if (options.codes !== null && dv !== dh) throw new RangeError(`targetAttention: the grouped form (codes) needs valueDim = headDim, got ${dv} and ${dh}.`);
     const logits = positionLogits(extraHost, biasHost, decayHost, options);
     const kernel = options.codes === null ? perPosition(q, k, v, logits?.e ?? null, U, options) : grouped(q, k, v, logits?.e ?? null, U, options.codes, options);
-    const { batchSize: B, maxLen: L, heads: H, headDim: dh, groups: G } = options.shape;
     return {
-      value: tf.tensor2d(kernel.out, [B, H * dh]),
+      value: tf.tensor2d(kernel.out, [B, H * dv]),
       gradFunc: (dy: Tensor) => {
         const grads = kernel.backward(dy.dataSync() as Float32Array);
-        const out: Tensor[] = [tf.tensor2d(grads.dq, [B, H * dh]), tf.tensor2d(grads.dk, [U, G * dh]), tf.tensor2d(grads.dv, [U, H * dh])];
+        const out: Tensor[] = [tf.tensor2d(grads.dq, [B, H * dh]), tf.tensor2d(grads.dk, [U, G * dh]), tf.tensor2d(grads.dv, [U, H * dv])];
         if (extra !== null) out.push(tf.tensor2d(grads.de, [B, L]));
         if (logits !== null) {
           const back = logits.backward(grads.de, U);
@@ -181,15 +185,18 @@ function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float
   const { batchSize: B, maxLen: L, heads: H, groups: G, headDim: dh } = o.shape;
   const { inverse, hasHistory, mask, scale } = o;
   const hpg = H / G;
+  const dv = o.shape.valueDim ?? dh;
   const kw = G * dh;
-  const vw = H * dh;
+  const qw = H * dh;
+  const vw = H * dv;
   const attn = new Float32Array(B * L * H);
   const out64 = new Float64Array(B * vw);
   const s = new Float64Array(H * L);
   for (let b = 0; b < B; b++) {
     if (hasHistory[b] === 0) continue;
     const row = b * L;
-    const qb = b * vw;
+    const qb = b * qw;
+    const ob = b * vw;
     for (let l = 0; l < L; l++) {
       if (mask !== null && mask[row + l] === 0) {
         for (let h = 0; h < H; h++) s[h * L + l] = -Infinity;
@@ -228,27 +235,28 @@ function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float
       for (let h = 0; h < H; h++) {
         const a = attn[ab + h]!;
         if (a === 0) continue;
-        const ho = h * dh;
-        for (let c = 0; c < dh; c++) out64[qb + ho + c] += a * v[vb + ho + c]!;
+        const ho = h * dv;
+        for (let c = 0; c < dv; c++) out64[ob + ho + c] += a * v[vb + ho + c]!;
       }
     }
   }
   return {
     out: Float32Array.from(out64),
     backward: (g) => {
-      const dq = new Float32Array(B * vw);
+      const dq = new Float32Array(B * qw);
       const dk = new Float32Array(U * kw);
-      const dv = new Float32Array(U * vw);
+      const dV = new Float32Array(U * vw);
       const de = new Float32Array(B * L);
       const mean = new Float64Array(H);
-      const dqAcc = new Float64Array(vw);
+      const dqAcc = new Float64Array(qw);
       for (let b = 0; b < B; b++) {
         if (hasHistory[b] === 0) continue;
         const row = b * L;
-        const qb = b * vw;
+        const qb = b * qw;
+        const ob = b * vw;
         for (let h = 0; h < H; h++) {
           let m = 0;
-          for (let c = 0; c < dh; c++) m += g[qb + h * dh + c]! * out64[qb + h * dh + c]!;
+          for (let c = 0; c < dv; c++) m += g[ob + h * dv + c]! * out64[ob + h * dv + c]!;
           mean[h] = m;
         }
         dqAcc.fill(0);
@@ -261,17 +269,18 @@ function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float
           for (let h = 0; h < H; h++) {
             const a = attn[ab + h]!;
             if (a === 0) continue;
-            const ho = h * dh;
+            const vo = h * dv;
             let dot = 0;
-            for (let c = 0; c < dh; c++) {
-              const gc = g[qb + ho + c]!;
-              dot += gc * v[vb + ho + c]!;
-              dv[vb + ho + c] += a * gc;
+            for (let c = 0; c < dv; c++) {
+              const gc = g[ob + vo + c]!;
+              dot += gc * v[vb + vo + c]!;
+              dV[vb + vo + c] += a * gc;
             }
             const ds = a * (dot - mean[h]!);
             dsum += ds;
             const f = ds * scale;
             const ko = kb + ((h / hpg) | 0) * dh;
+            const ho = h * dh;
             for (let c = 0; c < dh; c++) {
               dqAcc[ho + c] += f * k[ko + c]!;
               dk[ko + c] += f * q[qb + ho + c]!;
@@ -279,9 +288,9 @@ function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float
           }
           de[row + l] = dsum;
         }
-        for (let c = 0; c < vw; c++) dq[qb + c] = dqAcc[c]!;
+        for (let c = 0; c < qw; c++) dq[qb + c] = dqAcc[c]!;
       }
-      return { dq, dk, dv, de };
+      return { dq, dk, dv: dV, de };
     },
   };
 }

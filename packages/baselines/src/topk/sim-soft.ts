@@ -1,5 +1,5 @@
 import { tf, type Tensor, type Variable } from '@vql/runtime';
-import { takeWeight } from '@vql/model/module-kit';
+import { takeWeight, targetAttention } from '@vql/model/module-kit';
 import type { InterestBuildContext, InterestInputs, InterestModuleConfig } from '@vql/model';
 import { denseVariable, embeddingsOf, emptySelection, fillSelection, ownedVariable } from '../attention.js';
 import type { AttentionOptions } from '../attention.js';
@@ -8,6 +8,13 @@ import { VqlBaselinesError } from '../errors.js';
 import { topKIndices } from '../top-k.js';
 import { TopKModule, realPositions } from './topk-base.js';
 import type { SelectResult } from './topk-base.js';
+
+/** The search unit's logit, in parts (see `SimSoft.scoreParts`). */
+interface ScoreParts {
+  readonly query: Tensor; // [B, r]
+  readonly keys: Tensor; // [U, r]
+  readonly logKernel: Tensor | null; // [B, L]
+}
 
 export interface SimSoftOptions extends AttentionOptions {
   /** Behaviours retrieved per request. Default 50; k > L takes all. */
@@ -58,22 +65,25 @@ export class SimSoft extends TopKModule {
     return new SimSoft(config as SimSoftOptions, context);
   }
 
+  /** The search unit's logit parts: query e_q·W_a [B, r], keys e·W_b per unique row [U, r], log κ(dt) [B, L] or null. */
+  private scoreParts(inputs: InterestInputs, target: Tensor, unique: Tensor): ScoreParts {
+    return { query: tf.matMul(target, this.wa), keys: tf.matMul(unique, this.wb), logKernel: this.timeKernel === null ? null : this.timeKernel.logWeight(inputs.dt) };
+  }
+
   /** Search-unit scores [B, L] (padding included: callers mask it). */
-  private scores(inputs: InterestInputs, target: Tensor, unique: Tensor): Tensor {
+  private scores(inputs: InterestInputs, parts: ScoreParts): Tensor {
     const B = inputs.batchSize;
     const L = inputs.maxLen;
-    const rq = tf.matMul(target, this.wa); // [B, r]
-    const ru = inputs.gatherHistory(tf.matMul(unique, this.wb)); // [B, L, r]
-    const s = tf.reshape(tf.matMul(ru, tf.reshape(rq, [B, this.retrievalDim, 1])), [B, L]);
-    return this.timeKernel === null ? s : tf.add(s, this.timeKernel.logWeight(inputs.dt));
+    const s = tf.reshape(tf.matMul(inputs.gatherHistory(parts.keys), tf.reshape(parts.query, [B, this.retrievalDim, 1])), [B, L]);
+    return parts.logKernel === null ? s : tf.add(s, parts.logKernel);
   }
 
   protected select(inputs: InterestInputs): SelectResult {
     const B = inputs.batchSize;
     const L = inputs.maxLen;
     const { target, unique } = embeddingsOf(inputs, this.shape.useContext);
-    const scores = this.scores(inputs, target, unique);
-    const s = scores.dataSync() as Float32Array;
+    const parts = this.scoreParts(inputs, target, unique);
+    const s = this.scores(inputs, parts).dataSync() as Float32Array;
     const k = Math.min(this.k, L);
     const sel = emptySelection(B, k);
     const positions = new Int32Array(L);
@@ -86,11 +96,11 @@ export class SimSoft extends TopKModule {
       fillSelection(sel, inputs, b, chosen, count);
     }
     if (!inputs.training || this.retrievalLossWeight === 0) return { selection: sel };
-    return { selection: sel, auxLoss: tf.mul(this.auxCtrLoss(inputs, scores, target), this.retrievalLossWeight) };
+    return { selection: sel, auxLoss: tf.mul(this.auxCtrLoss(inputs, parts, target, unique), this.retrievalLossWeight) };
   }
 
   /** BCE of the search unit's own CTR head (softmax-pooled history ⊕ target → MLP) against the labels. */
-  auxCtrLoss(inputs: InterestInputs, scores: Tensor, target: Tensor): Tensor {
+  private auxCtrLoss(inputs: InterestInputs, parts: ScoreParts, target: Tensor, unique: Tensor): Tensor {
     const B = inputs.batchSize;
     const L = inputs.maxLen;
     const label = inputs.host.label;
@@ -101,12 +111,20 @@ export class SimSoft extends TopKModule {
       );
     }
     const D = this.shape.inputDim;
-    const weights = tf.softmax(tf.add(scores, tf.mul(tf.sub(inputs.historyMask, 1), 1e9))); // [B, L]
-    const history = this.shape.useContext ? inputs.historyEmbedding() : inputs.gatherHistory(inputs.uniqueItemEmbedding); // [B, L, D]
-    let pooled = tf.reshape(tf.matMul(tf.reshape(weights, [B, 1, L]), history), [B, D]);
-    // Users without behaviours pool nothing (softmax over all-masked logits would be uniform over padding).
+    // Σ_l softmax_l(score_l) e_l as the one fused target attention (one head, keys of width r,
+    // values the D-wide rows, no 1/√r); users without behaviours pool exact zeros.
     const has = Float32Array.from(inputs.host.historyLength, (n) => (n > 0 ? 1 : 0));
-    pooled = tf.mul(pooled, tf.tensor2d(has, [B, 1]));
+    const pooled =
+      L === 0
+        ? tf.zeros([B, D])
+        : targetAttention(parts.query, parts.keys, unique, parts.logKernel, {
+            inverse: inputs.inverseHost,
+            hasHistory: has,
+            mask: inputs.host.historyMask,
+            codes: null,
+            shape: { batchSize: B, maxLen: L, heads: 1, groups: 1, headDim: this.retrievalDim, valueDim: D },
+            scale: 1,
+          });
     const hidden = tf.relu(tf.add(tf.matMul(tf.concat([pooled, target], 1), this.aux.w1), this.aux.b1));
     const logit = tf.reshape(tf.add(tf.matMul(hidden, this.aux.w2), this.aux.b2), [B]);
     return tf.losses.sigmoidCrossEntropy(tf.tensor1d(label), logit);
