@@ -1,10 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { batches, userBatches } from '@vql/data';
 import type { CtrSampleSet } from '@vql/data';
 import { auc, gaucDetail, logLoss } from '@vql/metrics';
 import { registerBaselines } from '@vql/baselines';
-import { CtrModel, Trainer, predictSamples } from '@vql/model';
+import { CtrModel, Trainer, layoutBatchCount, layoutBatches, predictSamples } from '@vql/model';
 import type { BatchLayout } from '@vql/model';
 import { initBackend } from '@vql/runtime';
 import type { DatasetName, ExperimentConfig } from './config.js';
@@ -23,7 +22,7 @@ export { availableDatasets } from './datasets.js';
  * per batch: a user's targets are correlated, and batches of one or two users trained measurably
  * worse than shuffled samples (valid AUC 0.767 vs 0.801 on the model README's data).
  */
-const WHOLE_HISTORY_USER_CHUNK = 16;
+const USER_CHUNK = 16;
 
 /** Steps timed (after one untimed warm-up step) to estimate a run's cost before training it. */
 const COST_PROBE_STEPS = 3;
@@ -110,14 +109,20 @@ function wholeHistory(spec: RunSpec): boolean {
   return spec.variant === 'whole-history';
 }
 
-function layoutOf(spec: RunSpec): BatchLayout {
-  return wholeHistory(spec) ? 'user' : 'sample';
+/**
+ * User-grouped batches for every model whose interest module has the causal-cache form (VQL over
+ * the whole history or its newest L: one scan per user, each history read once); per-sample
+ * batches for the rest.
+ */
+function layoutOf(model: CtrModel): BatchLayout {
+  return model.interest.causalHistory === true ? 'user' : 'sample';
 }
 
 function trainerFor(model: CtrModel, spec: RunSpec, config: ExperimentConfig): Trainer {
+  const layout = layoutOf(model);
   return new Trainer(model, {
-    layout: layoutOf(spec),
-    ...(wholeHistory(spec) ? { userChunk: Math.min(WHOLE_HISTORY_USER_CHUNK, config.train.batchSize) } : {}),
+    layout,
+    ...(layout === 'user' ? { userChunk: Math.min(USER_CHUNK, config.train.batchSize) } : {}),
     maxLen: spec.L,
     batchSize: config.train.batchSize,
     epochs: config.train.epochs,
@@ -141,10 +146,10 @@ function estimateCost(spec: RunSpec, config: ExperimentConfig, data: PreparedDat
   const model = new CtrModel(modelConfigFor(spec, config, data));
   const trainer = trainerFor(model, spec, config);
   try {
-    const it = (wholeHistory(spec)
-      ? userBatches(data.train, { batchSize: config.train.batchSize, maxLen: null, userChunk: Math.min(WHOLE_HISTORY_USER_CHUNK, config.train.batchSize), shuffle: true, seed: spec.seed })
-      : batches(data.train, { batchSize: config.train.batchSize, maxLen: spec.L, shuffle: true, seed: spec.seed }))[Symbol.iterator]();
-    const steps = Math.ceil(data.train.size / config.train.batchSize);
+    const layout = layoutOf(model);
+    const userChunk = Math.min(USER_CHUNK, config.train.batchSize);
+    const it = layoutBatches(model, data.train, { layout, batchSize: config.train.batchSize, maxLen: spec.L, userChunk, shuffle: true, seed: spec.seed })[Symbol.iterator]();
+    const steps = layoutBatchCount(data.train, { layout, batchSize: config.train.batchSize, userChunk });
     let timed = 0;
     let n = 0;
     for (let i = 0; i <= COST_PROBE_STEPS && i < steps; i++) {
@@ -171,7 +176,7 @@ function trainAndPredict(spec: RunSpec, config: ExperimentConfig, data: Prepared
     const result = trainer.fit(data.train, data.valid);
     const trainSeconds = (performance.now() - started) / 1000;
     // Scored with the policy it trained with (and would be served with).
-    const { probs } = predictSamples(model, data.test, { maxLen: spec.L, layout: layoutOf(spec) });
+    const { probs } = predictSamples(model, data.test, { maxLen: spec.L, layout: layoutOf(model) });
     return {
       probs,
       values: {

@@ -69,7 +69,7 @@ export async function measureLatency(spec: RunSpec, config: ExperimentConfig): P
   const h = history(spec.L, spec.seed);
   const modelSpec: RunSpec = entry.latency.modelOf === undefined ? spec : { ...spec, method: entry.latency.modelOf, variant: 'default' };
   const buildScorer = await entry.latency.scorer();
-  const model = new CtrModel(modelConfigFor(modelSpec, config, latencyDataset()));
+  const model = new CtrModel(modelConfigFor(modelSpec, config, latencyDataset(), { wholeHistory: true }));
   try {
     const scorer = buildScorer(model, h, NOW);
     const one = latency.candidates.includes(1) ? measure(scorer, 1, latency.requests, `${spec.id}/1`, 0) : null;

@@ -19,7 +19,8 @@ export type { VqlAttentionOptions, VqlQuantizerOptions } from './vql-attention.j
 export { CtrModel } from './ctr-model.js';
 export type { CtrModelConfig, CtrContextOptions, ResolvedCtrModelConfig, CtrForward, ForwardOptions } from './ctr-model.js';
 export { Trainer, evaluateModel, predictSamples } from './trainer.js';
-export type { BatchLayout } from './batch-layout.js';
+export { layoutBatchCount, layoutBatches } from './batch-layout.js';
+export type { BatchLayout, LayoutBatchOptions } from './batch-layout.js';
 export { causalCacheAttention } from './causal-cache-attention.js';
 export type { CausalCacheOptions, CausalCacheGrads } from './causal-cache-attention.js';
 export { setCausalScanThreads } from './causal-scan-pool.js';

@@ -51,7 +51,10 @@ describe('the method table', () => {
     const full = modelConfigFor(spec('full-attention'), config, data);
     expect(lastN.interest).toEqual(full.interest);
     expect(lastN.historyWindow).toBe(config.model.shortTermLength);
-    expect(full.historyWindow).toBeNull();
+    // Every other newest-L model records its L; the latency study asks for whole-history models.
+    expect(full.historyWindow).toBe(spec('full-attention').L);
+    expect(modelConfigFor(spec('full-attention'), config, data, { wholeHistory: true })).toMatchObject({ historyWindow: null, historyPolicy: { kind: 'whole' } });
+    expect(modelConfigFor(spec('last-n'), config, data, { wholeHistory: true }).historyWindow).toBe(config.model.shortTermLength);
   });
 
   it('plans VQL ablations as module options, whole history as the model policy, SIM soft with its own aux weight', () => {
