@@ -138,6 +138,48 @@ export function applyHistoryWindow<T extends CtrBatch>(batch: T, window: number,
 }
 
 /**
+ * The dedup key of history row i: (item, event context). A mixed-radix integer below `range`
+ * when every event column holds non-negative integers and the combined range is exact in a
+ * double (the usual case: categorical ids), else a string (`range` null).
+ */
+function rowKeys(batch: CtrBatch, eventFeatures: readonly ContextFeatureSpec[], N: number): { key: (i: number) => number | string; range: number | null } {
+  const cols = eventFeatures.map((f) => ({ data: batch.historyContext[f.name]!, w: featureWidth(f) }));
+  let maxItem = 0;
+  for (let i = 0; i < N; i++) if (batch.historyItem[i]! > maxItem) maxItem = batch.historyItem[i]!;
+  let range = maxItem + 1;
+  const radix: number[] = [];
+  let integral = true;
+  for (const c of cols) {
+    let max = 0;
+    for (let j = 0; j < c.data.length && integral; j++) {
+      const v = c.data[j]!;
+      if (!Number.isInteger(v) || v < 0) integral = false;
+      else if (v > max) max = v;
+    }
+    radix.push(max + 1);
+    for (let k = 0; k < c.w; k++) range *= max + 1;
+  }
+  if (cols.length === 0) return { key: (i) => batch.historyItem[i]!, range };
+  if (integral && range <= Number.MAX_SAFE_INTEGER) {
+    const key = (i: number): number => {
+      let k = batch.historyItem[i]!;
+      for (let c = 0; c < cols.length; c++) {
+        const { data, w } = cols[c]!;
+        for (let j = 0; j < w; j++) k = k * radix[c]! + data[i * w + j]!;
+      }
+      return k;
+    };
+    return { key, range };
+  }
+  const key = (i: number): string => {
+    let k = String(batch.historyItem[i]!);
+    for (const c of cols) for (let j = 0; j < c.w; j++) k += `|${c.data[i * c.w + j]!}`;
+    return k;
+  };
+  return { key, range: null };
+}
+
+/**
  * Validates, windows and deduplicates a batch. Unique rows are the distinct items when every
  * context feature is item-scope (the key then depends on the item alone); with event-scope
  * features they are the distinct (item, event context) combinations, keyed by a string — slower
@@ -153,38 +195,22 @@ export function prepareBatch(input: CtrBatch, options: AdapterOptions): Prepared
   const inverse = new Int32Array(N);
   const firstPos: number[] = [-1]; // row 0 = padding
   const uniqueItemList: number[] = [0];
-  if (eventFeatures.length === 0) {
-    const rowOfItem = new Map<number, number>();
-    for (let i = 0; i < N; i++) {
-      if (batch.historyMask[i] === 0) continue;
-      const it = batch.historyItem[i]!;
-      let r = rowOfItem.get(it);
-      if (r === undefined) {
-        r = uniqueItemList.length;
-        rowOfItem.set(it, r);
-        uniqueItemList.push(it);
-        firstPos.push(i);
-      }
-      inverse[i] = r;
+  const keys = rowKeys(batch, eventFeatures, N);
+  // Dense key → row table when the key range is small (the usual case), else a hash map.
+  const dense = keys.range !== null && keys.range <= Math.max(1 << 22, 4 * N) ? new Int32Array(keys.range) : null;
+  const rowOfKey = dense === null ? new Map<number | string, number>() : null;
+  for (let i = 0; i < N; i++) {
+    if (batch.historyMask[i] === 0) continue;
+    const k = keys.key(i);
+    let r = dense !== null ? dense[k as number]! : (rowOfKey!.get(k) ?? 0);
+    if (r === 0) {
+      r = uniqueItemList.length;
+      if (dense !== null) dense[k as number] = r;
+      else rowOfKey!.set(k, r);
+      uniqueItemList.push(batch.historyItem[i]!);
+      firstPos.push(i);
     }
-  } else {
-    const rowOfKey = new Map<string, number>();
-    const cols = eventFeatures.map((f) => ({ data: batch.historyContext[f.name]!, w: featureWidth(f) }));
-    for (let i = 0; i < N; i++) {
-      if (batch.historyMask[i] === 0) continue;
-      let key = String(batch.historyItem[i]!);
-      for (const c of cols) {
-        for (let k = 0; k < c.w; k++) key += `|${c.data[i * c.w + k]!}`;
-      }
-      let r = rowOfKey.get(key);
-      if (r === undefined) {
-        r = uniqueItemList.length;
-        rowOfKey.set(key, r);
-        uniqueItemList.push(batch.historyItem[i]!);
-        firstPos.push(i);
-      }
-      inverse[i] = r;
-    }
+    inverse[i] = r;
   }
   const U = uniqueItemList.length;
   const uniqueItem = Int32Array.from(uniqueItemList);
