@@ -1,4 +1,4 @@
-import { checkKnownKeys, createRng, tf, weightsFingerprint } from '@vql/runtime';
+import { checkKnownKeys, createRng, gatherRows, tf, weightsFingerprint } from '@vql/runtime';
 import type { Rng, Tensor, Variable } from '@vql/runtime';
 import { VqlContextError } from './errors.js';
 import type { ContextColumns, ContextFeatureSpec } from './feature-spec.js';
@@ -184,17 +184,18 @@ export class ContextEncoder {
     return Object.fromEntries(this.embDims);
   }
 
-  /** Pooled context embeddings, one [N, e_f] per feature (zeros for features not `present`). */
-  private contextParts(where: string, ctx: ContextColumns, n: number, present: (f: ContextFeatureSpec) => boolean): Tensor[] {
+  /** Pooled context embeddings, one [N, e_f] per feature (null for features not `present`). */
+  private contextParts(where: string, ctx: ContextColumns, n: number, present: (f: ContextFeatureSpec) => boolean): (Tensor | null)[] {
     if (ctx == null || typeof ctx !== 'object') {
       throw new VqlContextError('MISSING_CONTEXT', `${where}: context columns must be a record of feature name → typed array.`);
     }
     return this.features.map((f) => {
       const e = this.embDims.get(f.name)!;
-      if (!present(f)) return tf.zeros([n, e]);
+      if (!present(f)) return null;
       const { rows, poolWeights } = featureRows(where, f, ctx, n, this.oov);
       const table = this.tables.get(f.name)!;
-      const gathered = tf.gather(table, tf.tensor1d(rows, 'int32'));
+      // Host row copy (tfjs's GatherV2 computes coordinates per element: ~100 ms a step at B·L = 256k).
+      const gathered = gatherRows(table, rows);
       if (poolWeights === undefined) return gathered;
       const w = featureWidth(f);
       const weighted = tf.mul(gathered, tf.tensor2d(poolWeights, [n * w, 1]));
@@ -210,13 +211,34 @@ export class ContextEncoder {
     return itemEmb.shape[0]!;
   }
 
-  private fuse(itemEmb: Tensor, parts: Tensor[]): Tensor {
-    if (this.fusion === 'sum') return parts.length === 0 ? tf.clone(itemEmb) : tf.addN([itemEmb, ...parts]);
-    const x = parts.length === 0 ? itemEmb : tf.concat([itemEmb, ...parts], 1);
-    const linear = tf.add(tf.matMul(x, this.fusionKernel!), this.fusionBias!);
+  private fuse(itemEmb: Tensor, parts: (Tensor | null)[]): Tensor {
+    if (this.fusion === 'sum') {
+      const present = parts.filter((p): p is Tensor => p !== null);
+      return present.length === 0 ? tf.clone(itemEmb) : tf.addN([itemEmb, ...present]);
+    }
+    const linear = tf.add(this.blockMatMul([itemEmb, ...parts], this.fusionKernel!), this.fusionBias!);
     if (this.hiddenKernel === null) return linear;
-    const hidden = tf.relu(tf.add(tf.matMul(x, this.hiddenKernel), this.hiddenBias!));
+    const hidden = tf.relu(tf.add(this.blockMatMul([itemEmb, ...parts], this.hiddenKernel), this.hiddenBias!));
     return tf.add(linear, tf.matMul(hidden, this.hiddenOut!));
+  }
+
+  /**
+   * concat(blocks, 1) · kernel as Σ_k block_k · kernel[rows of block k]: the same product without
+   * the [N, Σ widths] concatenation, whose gradient (a split of the [N, ·] input gradient) costs a
+   * host copy per block on the wasm backend; only the small kernel is sliced. `blocks` are the item
+   * embedding (if any) then one per feature in order; a null block (a feature the call does not
+   * carry, e.g. event scope on targets) is zeros and is skipped.
+   */
+  private blockMatMul(blocks: (Tensor | null)[], kernel: Tensor): Tensor {
+    const widths = [...(blocks.length > this.features.length ? [this.itemDim] : []), ...this.features.map((f) => this.embDims.get(f.name)!)];
+    const terms: Tensor[] = [];
+    let row = 0;
+    blocks.forEach((block, k) => {
+      if (block !== null) terms.push(tf.matMul(block, tf.slice(kernel, [row, 0], [widths[k]!, kernel.shape[1]!])));
+      row += widths[k]!;
+    });
+    // Never empty: fusion always has the item block, the logit bias every feature.
+    return terms.length === 1 ? terms[0]! : tf.addN(terms);
   }
 
   /** [N, d] item embeddings + all behaviour context (item and event scope) → [N, outDim]. */
@@ -241,7 +263,7 @@ export class ContextEncoder {
       throw new VqlContextError('NO_LOGIT_BIAS', `${where}: this encoder was built without options.logitBias.`);
     }
     const n = this.rowCount(where, ctx);
-    return tf.tidy(() => tf.reshape(tf.matMul(tf.concat(this.contextParts(where, ctx, n, () => true), 1), this.biasKernel!), [n]));
+    return tf.tidy(() => tf.reshape(this.blockMatMul(this.contextParts(where, ctx, n, () => true), this.biasKernel!), [n]));
   }
 
   /** `fuseHistory` and `logitBias` from one set of lookups (bias is null without `logitBias`). */
@@ -252,7 +274,7 @@ export class ContextEncoder {
       const parts = this.contextParts(where, ctx, n, () => true);
       const fused = this.fuse(itemEmb, parts);
       if (this.biasKernel === null) return [fused];
-      return [fused, tf.reshape(tf.matMul(tf.concat(parts, 1), this.biasKernel), [n])];
+      return [fused, tf.reshape(this.blockMatMul(parts, this.biasKernel), [n])];
     });
     return { fused: out[0]!, bias: out[1] ?? null };
   }

@@ -1,7 +1,6 @@
-import { tf } from '@vql/runtime';
+import { tf, gatherRows } from '@vql/runtime';
 import type { Tensor } from '@vql/runtime';
 import type { PreparedBatch } from './batch-adapter.js';
-import { gatherRows } from './gather-rows.js';
 import type { InterestInputs } from './interest-module.js';
 
 /** The differentiable embeddings the model computed for a prepared batch. */

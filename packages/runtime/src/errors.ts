@@ -6,6 +6,7 @@ export type VqlRuntimeErrorCode =
   | 'BACKEND_INIT_FAILED'
   | 'CORRUPT_FILE'
   | 'FILE_NOT_FOUND'
+  | 'INDEX_OUT_OF_RANGE'
   | 'INVALID_ARGUMENT'
   | 'NON_FINITE_WEIGHTS'
   | 'SHAPE_MISMATCH'

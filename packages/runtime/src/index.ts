@@ -6,6 +6,7 @@ export { registerCpuFallbackKernels } from './kernels/cpu-fallback.js';
 export { createRng } from './rng.js';
 export type { Rng } from './rng.js';
 export { straightThrough, stopGradient } from './straight-through.js';
+export { gatherRows } from './gather-rows.js';
 export { saveWeights, loadWeights, weightsFingerprint } from './weights.js';
 export type { NamedTensors, LoadedWeights, JsonValue } from './weights.js';
 export { VqlRuntimeError } from './errors.js';

@@ -2,7 +2,7 @@
 // row gathers with host-side gradients, weight restore with named errors, the batch adapter that
 // turns a `CtrBatch` into `InterestInputs` (for a module's unit tests), the output check the
 // model runs on every forward, and the default temporal kernel of the attention methods.
-export { gatherRows } from '../gather-rows.js';
+export { gatherRows } from '@vql/runtime';
 export { takeWeight } from '../take-weight.js';
 export { prepareBatch } from '../batch-adapter.js';
 export type { PreparedBatch, AdapterOptions } from '../batch-adapter.js';

@@ -1,6 +1,6 @@
-import { tf } from '@vql/runtime';
-import type { Tensor } from '@vql/runtime';
-import { VqlModelError } from './errors.js';
+import { tf } from './tf.js';
+import type { Tensor } from './tf.js';
+import { VqlRuntimeError } from './errors.js';
 
 /**
  * `tf.gather(table, indices)` along axis 0 with a gradient computed as a host segment sum in
@@ -11,15 +11,15 @@ import { VqlModelError } from './errors.js';
 export function gatherRows(table: Tensor, indices: Int32Array): Tensor {
   const rows = table.shape[0];
   if (table.dtype !== 'float32') {
-    throw new VqlModelError('INVALID_ARGUMENT', `gatherRows(table): table must be float32, got ${table.dtype}.`);
+    throw new VqlRuntimeError('INVALID_ARGUMENT', `gatherRows(table): table must be float32, got ${table.dtype}.`);
   }
   if (rows === undefined) {
-    throw new VqlModelError('INVALID_ARGUMENT', 'gatherRows(table): table must have rank ≥ 1.');
+    throw new VqlRuntimeError('INVALID_ARGUMENT', 'gatherRows(table): table must have rank ≥ 1.');
   }
   for (let i = 0; i < indices.length; i++) {
     const r = indices[i]!;
     if (!(r >= 0 && r < rows)) {
-      throw new VqlModelError('INDEX_OUT_OF_RANGE', `gatherRows: indices[${i}] = ${r} is outside the table's ${rows} rows.`);
+      throw new VqlRuntimeError('INDEX_OUT_OF_RANGE', `gatherRows: indices[${i}] = ${r} is outside the table's ${rows} rows.`);
     }
   }
   const width = table.size / Math.max(rows, 1);

@@ -1,5 +1,6 @@
-import { initBackend, tf } from '@vql/runtime';
+import { initBackend } from './backend.js';
 import { gatherRows } from './gather-rows.js';
+import { tf } from './tf.js';
 
 beforeAll(async () => {
   await initBackend();
