@@ -67,6 +67,17 @@ export class RunProcessPool implements RunExecutor {
   private readonly waiting: Array<(w: Worker) => void> = [];
   private readonly pending = new Map<number, { resolve: (v: Partial<RunRecord>) => void; reject: (e: Error) => void; worker: Worker }>();
   private nextId = 0;
+  /**
+   * A child busy in a synchronous training loop never sees its IPC channel close, so when this
+   * process is interrupted or exits the children are killed here (else they finish their run
+   * orphaned, holding a core). The signal is then re-raised with its default action.
+   */
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.dispose();
+    process.kill(process.pid, signal);
+  };
+  private readonly onExit = (): void => this.dispose();
+  private static readonly SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
   constructor(
     private readonly jobs: number,
@@ -74,6 +85,10 @@ export class RunProcessPool implements RunExecutor {
   ) {}
 
   private start(): Worker {
+    if (this.workers.length === 0) {
+      for (const signal of RunProcessPool.SIGNALS) process.once(signal, this.onSignal);
+      process.once('exit', this.onExit);
+    }
     const script = fileURLToPath(new URL(`./run-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
     // The parent's loader flags (tsx, --conditions=@vql/source) carry over; --eval would replace the script.
     const execArgv = process.execArgv.filter((a, i, all) => a !== '--eval' && all[i - 1] !== '--eval');
@@ -132,5 +147,7 @@ export class RunProcessPool implements RunExecutor {
   dispose(): void {
     for (const w of this.workers) w.child.kill();
     this.workers.length = 0;
+    for (const signal of RunProcessPool.SIGNALS) process.off(signal, this.onSignal);
+    process.off('exit', this.onExit);
   }
 }
