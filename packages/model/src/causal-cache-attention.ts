@@ -1,4 +1,4 @@
-import { tf } from '@vql/runtime';
+import { hostF32, scratchF32, tensorFromHost, tf } from '@vql/runtime';
 import type { Tensor } from '@vql/runtime';
 import { CausalScan } from './causal-scan.js';
 import type { CausalCacheGrads, CausalCacheOptions, ScanGrads } from './causal-scan.js';
@@ -49,14 +49,15 @@ export function causalCacheAttention(
   const op = tf.customGrad((...args) => {
     const t = args as Tensor[];
     let k = 3;
-    const b = bias !== null ? (t[k++]!.dataSync() as Float32Array) : null;
+    // Host copies in this thread's reused buffers during a training step (host-scratch.ts).
+    const b = bias !== null ? hostF32(t[k++]!) : null;
     const lr = hasKernel ? t[k++]!.dataSync() : null;
     const lb = hasKernel ? t[k++]!.dataSync() : null;
     const threads = causalScanThreads();
     const kernel = (threads > 1 && options.layout.numUsers > 1 ? pooledCausalCache : causalCacheHost)(
-      t[0]!.dataSync() as Float32Array,
-      t[1]!.dataSync() as Float32Array,
-      t[2]!.dataSync() as Float32Array,
+      hostF32(t[0]!),
+      hostF32(t[1]!),
+      hostF32(t[2]!),
       b,
       lr === null ? null : Float64Array.from(lr),
       lb === null ? null : Float64Array.from(lb),
@@ -64,11 +65,11 @@ export function causalCacheAttention(
       options,
     );
     return {
-      value: tf.tensor2d(kernel.out, [T, H * dh]),
+      value: tensorFromHost(kernel.out, [T, H * dh]),
       gradFunc: (dy: Tensor) => {
-        const g = kernel.backward(dy.dataSync() as Float32Array);
-        const out: Tensor[] = [tf.tensor2d(g.dq, [T, H * dh]), tf.tensor2d(g.dk, [U, G * dh]), tf.tensor2d(g.dv, [U, H * dh])];
-        if (bias !== null) out.push(tf.tensor(g.db, bias.shape));
+        const g = kernel.backward(hostF32(dy));
+        const out: Tensor[] = [tensorFromHost(g.dq, [T, H * dh]), tensorFromHost(g.dk, [U, G * dh]), tensorFromHost(g.dv, [U, H * dh])];
+        if (bias !== null) out.push(tensorFromHost(g.db, bias.shape));
         if (hasKernel) out.push(tf.tensor1d(g.dLogRate), tf.tensor1d(g.dLogBeta));
         return out;
       },
@@ -89,7 +90,9 @@ export function causalCacheHost(
   o: CausalCacheOptions,
 ): { out: Float32Array; backward(g: Float32Array): CausalCacheGrads } {
   const scan = new CausalScan(q, k, v, bias, logRate, logBeta, U, o);
-  const out = Float32Array.from(scan.forward());
+  const out64 = scan.forward();
+  const out = scratchF32(out64.length);
+  out.set(out64);
   return {
     out,
     backward: (g) => {

@@ -1,3 +1,4 @@
+import { scratchF32, scratchF64 } from '@vql/runtime';
 import type { AttentionShape } from './attention-core.js';
 import type { CausalLayout } from './interest-module.js';
 
@@ -130,14 +131,15 @@ export class CausalScan {
     this.count = new Int32Array(GK);
     this.present = new Int32Array(GK);
     this.nPresent = new Int32Array(G);
-    this.weightOf = new Float64Array(o.layout.eventRow.length);
+    // Per-event and per-target buffers come from the step's reused host buffers (host-scratch.ts).
+    this.weightOf = scratchF64(o.layout.eventRow.length);
     this.decay = new Float64Array(R);
     this.term = new Float64Array(R);
     this.eBuf = new Float64Array(this.hpg * K);
-    this.phi = new Float64Array(this.T * R);
-    this.maxU = new Float64Array(this.T * H);
-    this.den = new Float64Array(this.T * H);
-    this.out64 = new Float64Array(this.T * this.vw);
+    this.phi = scratchF64(this.T * R);
+    this.maxU = scratchF64(this.T * H);
+    this.den = scratchF64(this.T * H);
+    this.out64 = scratchF64(this.T * this.vw);
   }
 
   private resetUser(): void {
@@ -385,10 +387,10 @@ export class CausalScan {
   /** Float64 gradient buffers of the right sizes, zeroed. */
   newGrads(): ScanGrads {
     return {
-      dq: new Float64Array(this.T * this.vw),
-      dk: new Float64Array(this.U * this.kw),
-      dv: new Float64Array(this.U * this.vw),
-      db: new Float64Array(this.U),
+      dq: scratchF64(this.T * this.vw),
+      dk: scratchF64(this.U * this.kw),
+      dv: scratchF64(this.U * this.vw),
+      db: scratchF64(this.U),
       dLambda: new Float64Array(this.R),
       dLogBeta: new Float64Array(this.R),
     };
@@ -401,16 +403,16 @@ export class CausalScan {
     const { eventOffsets, eventTime, targetOffsets, historyEnd, historyStart } = this.o.layout;
     const acc = {
       ...grads,
-      go: new Float64Array(this.T * this.H),
-      AS: new Float64Array(GK * R * gw),
-      AN: new Float64Array(GK * R),
-      AQ: new Float64Array(GK * R * hpg * dd),
-      AP: new Float64Array(GK * R * gw),
+      go: scratchF64(this.T * this.H),
+      AS: scratchF64(GK * R * gw),
+      AN: scratchF64(GK * R),
+      AQ: scratchF64(GK * R * hpg * dd),
+      AP: scratchF64(GK * R * gw),
       // The adjoint of (code, basis) is sig·(AN, AS, AP, AQ): re-anchoring scales sig alone.
-      sig: new Float64Array(GK * R).fill(1),
+      sig: scratchF64(GK * R).fill(1),
     };
     const dPhi = new Float64Array(R);
-    const eStore = new Float64Array(this.T * this.H * K); // e^{u−M}/D per target, head and code (0 = not in the window)
+    const eStore = scratchF64(this.T * this.H * K); // e^{u−M}/D per target, head and code (0 = not in the window)
     for (let user = u0; user < u1; user++) {
       const e0 = eventOffsets[user]!;
       const t0 = targetOffsets[user]!;
@@ -480,11 +482,16 @@ export class CausalScan {
   finish(grads: ScanGrads): CausalCacheGrads {
     const dLogRate = new Float32Array(this.R);
     for (let r = 0; r < this.R; r++) dLogRate[r] = grads.dLambda[r]! * this.lambda[r]!;
+    const f32 = (x: Float64Array): Float32Array => {
+      const out = scratchF32(x.length);
+      out.set(x);
+      return out;
+    };
     return {
-      dq: Float32Array.from(grads.dq),
-      dk: Float32Array.from(grads.dk),
-      dv: Float32Array.from(grads.dv),
-      db: Float32Array.from(grads.db),
+      dq: f32(grads.dq),
+      dk: f32(grads.dk),
+      dv: f32(grads.dv),
+      db: f32(grads.db),
       dLogRate,
       dLogBeta: Float32Array.from(grads.dLogBeta),
     };

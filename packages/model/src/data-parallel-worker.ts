@@ -1,7 +1,7 @@
 // One replica of data-parallel training (data-parallel.ts): builds the model from the main
 // thread's config, then per job reads the main model's weights from shared memory (when their
 // version changed), computes the gradient of its shard's mean loss and writes it to shared memory.
-import { initBackend, tf } from '@vql/runtime';
+import { heapView, initBackend, tensorCopyOf, tf } from '@vql/runtime';
 import type { Tensor } from '@vql/runtime';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { CtrModel } from './ctr-model.js';
@@ -47,7 +47,7 @@ while (model !== null) {
       const record: Record<string, Tensor> = {};
       names.forEach((name, i) => {
         const n = shapes[i]!.reduce((a, b) => a * b, 1);
-        record[name] = tf.tensor(weights.slice(offsets[i]!, offsets[i]! + n), shapes[i]!, 'float32');
+        record[name] = tensorCopyOf(weights.subarray(offsets[i]!, offsets[i]! + n), shapes[i]!);
       });
       try {
         model.setWeights(record);
@@ -62,7 +62,7 @@ while (model !== null) {
       vars.forEach((v, i) => {
         const t = g.grads[v.name];
         present[i] = t === undefined ? 0 : 1;
-        if (t !== undefined) grads.set(t.dataSync() as Float32Array, init.gradLayout.offsets[i]!);
+        if (t !== undefined) grads.set(heapView(t) ?? (t.dataSync() as Float32Array), init.gradLayout.offsets[i]!);
       });
       stats[0] = g.loss;
       stats[1] = g.bce;

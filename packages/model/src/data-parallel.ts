@@ -1,6 +1,6 @@
 import { isUserBatch, sliceBatch, sliceUserBatch } from '@vql/data';
 import type { CtrBatch, UserBatch } from '@vql/data';
-import { tf } from '@vql/runtime';
+import { heapView, tensorCopyOf, tf, withHostScratch } from '@vql/runtime';
 import type { Tensor, Variable } from '@vql/runtime';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
@@ -180,7 +180,8 @@ export class DataParallelPool {
     if (!sameLayout(flatLayout(entries), this.weightLayout)) {
       throw new VqlModelError('WORKER_FAILED', 'Trainer workers: the model\'s set of weights changed shape since the workers started.');
     }
-    entries.forEach((e, i) => this.weightBuffer.set(e.tensor.dataSync() as Float32Array, this.weightLayout.offsets[i]!));
+    // Straight from the wasm heap: no fresh host copy of every weight per step.
+    entries.forEach((e, i) => this.weightBuffer.set(heapView(e.tensor) ?? (e.tensor.dataSync() as Float32Array), this.weightLayout.offsets[i]!));
     this.version++;
   }
 
@@ -226,7 +227,7 @@ export class DataParallelPool {
       grads[v.name] = tf.tidy(() => {
         let sum: Tensor | null = own === undefined ? null : tf.mul(own, w0);
         for (const { w, n: ns } of others) {
-          const part = tf.mul(tf.tensor(w.grads.subarray(off, off + v.size), v.shape, 'float32'), ns / n);
+          const part = tf.mul(tensorCopyOf(w.grads.subarray(off, off + v.size), v.shape), ns / n);
           sum = sum === null ? part : tf.add(sum, part);
         }
         return sum!;
@@ -255,6 +256,11 @@ export class DataParallelPool {
  * `CtrModel.forward` (false on replicas).
  */
 export function localGradients(model: CtrModel, batch: CtrBatch | UserBatch, vars: readonly Variable[], options: { interestTraining?: boolean }): BatchGradients {
+  // The host kernels of the step reuse this thread's buffers from the previous step.
+  return withHostScratch(() => stepGradients(model, batch, vars, options));
+}
+
+function stepGradients(model: CtrModel, batch: CtrBatch | UserBatch, vars: readonly Variable[], options: { interestTraining?: boolean }): BatchGradients {
   const prepared = model.prepare(batch);
   let parts: Tensor | null = null;
   const { value, grads } = tf.variableGrads(() => {

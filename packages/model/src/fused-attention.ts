@@ -1,4 +1,4 @@
-import { tf } from '@vql/runtime';
+import { hostF32, scratchF32, scratchF64, tensorFromHost, tf } from '@vql/runtime';
 import { decayMixtureGradAt, decayMixtureLogWeightAt, decayMixtureRates } from '@vql/temporal-kernel';
 import type { Tensor } from '@vql/runtime';
 
@@ -87,12 +87,13 @@ export function targetAttention(query: Tensor, keys: Tensor, values: Tensor, ter
   if (decay !== null) inputs.push(decay.logRate, decay.logBeta);
   const op = tf.customGrad((...args) => {
     const a = args as Tensor[];
-    const q = a[0]!.dataSync() as Float32Array;
-    const k = a[1]!.dataSync() as Float32Array;
-    const v = a[2]!.dataSync() as Float32Array;
+    // Host copies in this thread's reused buffers during a training step (host-scratch.ts).
+    const q = hostF32(a[0]!);
+    const k = hostF32(a[1]!);
+    const v = hostF32(a[2]!);
     let next = 3;
-    const extraHost = extra === null ? null : (a[next++]!.dataSync() as Float32Array);
-    const biasHost = bias === null ? null : (a[next++]!.dataSync() as Float32Array);
+    const extraHost = extra === null ? null : hostF32(a[next++]!);
+    const biasHost = bias === null ? null : hostF32(a[next++]!);
     const decayHost =
       decay === null ? null : { lambda: decayMixtureRates(a[next++]!.dataSync(), decay.unit), logBeta: Float64Array.from(a[next++]!.dataSync()), dt: decay.dt };
     const U = a[1]!.shape[0]!;
@@ -102,14 +103,14 @@ export function targetAttention(query: Tensor, keys: Tensor, values: Tensor, ter
     const logits = positionLogits(extraHost, biasHost, decayHost, options);
     const kernel = options.codes === null ? perPosition(q, k, v, logits?.e ?? null, U, options) : grouped(q, k, v, logits?.e ?? null, U, options.codes, options);
     return {
-      value: tf.tensor2d(kernel.out, [B, H * dv]),
+      value: tensorFromHost(kernel.out, [B, H * dv]),
       gradFunc: (dy: Tensor) => {
-        const grads = kernel.backward(dy.dataSync() as Float32Array);
-        const out: Tensor[] = [tf.tensor2d(grads.dq, [B, H * dh]), tf.tensor2d(grads.dk, [U, G * dh]), tf.tensor2d(grads.dv, [U, H * dv])];
-        if (extra !== null) out.push(tf.tensor2d(grads.de, [B, L]));
+        const grads = kernel.backward(hostF32(dy));
+        const out: Tensor[] = [tensorFromHost(grads.dq, [B, H * dh]), tensorFromHost(grads.dk, [U, G * dh]), tensorFromHost(grads.dv, [U, H * dv])];
+        if (extra !== null) out.push(tensorFromHost(grads.de, [B, L]));
         if (logits !== null) {
           const back = logits.backward(grads.de, U);
-          if (bias !== null) out.push(tf.tensor(back.dBias, bias.shape));
+          if (bias !== null) out.push(tensorFromHost(back.dBias, bias.shape));
           if (decay !== null) out.push(tf.tensor1d(Float32Array.from(back.dLogRate)), tf.tensor1d(Float32Array.from(back.dLogBeta)));
         }
         return out;
@@ -134,9 +135,9 @@ function positionLogits(
   const { batchSize: B, maxLen: L } = o.shape;
   const { inverse, hasHistory, mask } = o;
   const N = B * L;
-  const e = new Float64Array(N);
+  const e = scratchF64(N);
   const R = decay === null ? 0 : decay.lambda.length;
-  const weights = decay === null ? null : new Float64Array(N * R);
+  const weights = decay === null ? null : scratchF64(N * R);
   const terms = new Float64Array(R);
   const counted = (p: number): boolean => hasHistory[(p / L) | 0] !== 0 && (mask === null || mask[p] !== 0);
   for (let p = 0; p < N; p++) {
@@ -149,7 +150,7 @@ function positionLogits(
   return {
     e,
     backward: (de, U) => {
-      const dBias = new Float32Array(bias === null ? 0 : U);
+      const dBias = scratchF32(bias === null ? 0 : U);
       const dLogRate = new Float64Array(R);
       const dLogBeta = new Float64Array(R);
       for (let p = 0; p < N; p++) {
@@ -189,9 +190,9 @@ function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float
   const kw = G * dh;
   const qw = H * dh;
   const vw = H * dv;
-  const attn = new Float32Array(B * L * H);
-  const out64 = new Float64Array(B * vw);
-  const s = new Float64Array(H * L);
+  const attn = scratchF32(B * L * H);
+  const out64 = scratchF64(B * vw);
+  const s = scratchF64(H * L);
   for (let b = 0; b < B; b++) {
     if (hasHistory[b] === 0) continue;
     const row = b * L;
@@ -240,13 +241,15 @@ function perPosition(q: Float32Array, k: Float32Array, v: Float32Array, e: Float
       }
     }
   }
+  const out = scratchF32(B * vw);
+  out.set(out64);
   return {
-    out: Float32Array.from(out64),
+    out,
     backward: (g) => {
-      const dq = new Float32Array(B * qw);
-      const dk = new Float32Array(U * kw);
-      const dV = new Float32Array(U * vw);
-      const de = new Float32Array(B * L);
+      const dq = scratchF32(B * qw);
+      const dk = scratchF32(U * kw);
+      const dV = scratchF32(U * vw);
+      const de = scratchF32(B * L);
       const mean = new Float64Array(H);
       const dqAcc = new Float64Array(qw);
       for (let b = 0; b < B; b++) {
@@ -316,10 +319,10 @@ function grouped(q: Float32Array, k: Float32Array, v: Float32Array, e: Float64Ar
       for (let c = 0; c < dh; c++) codeKey[idx * dh + c] = k[u * kw + g * dh + c]!;
     }
   }
-  const out = new Float32Array(B * vw);
-  const out64 = new Float64Array(B * vw);
-  const alpha = new Float64Array(B * H * K); // e^{u_j+E_j−M} / D per user, head, code
-  const wpos = new Float64Array(B * L * G); // e^{e_l − E_{z_l}} per position and group
+  const out = scratchF32(B * vw);
+  const out64 = scratchF64(B * vw);
+  const alpha = scratchF64(B * H * K); // e^{u_j+E_j−M} / D per user, head, code
+  const wpos = scratchF64(B * L * G); // e^{e_l − E_{z_l}} per position and group
   const E = new Float64Array(G * K).fill(-Infinity);
   const N = new Float64Array(G * K);
   const S = new Float64Array(G * K * gw);
@@ -396,10 +399,10 @@ function grouped(q: Float32Array, k: Float32Array, v: Float32Array, e: Float64Ar
   return {
     out,
     backward: (gr) => {
-      const dq = new Float32Array(B * vw);
-      const dk = new Float32Array(U * kw);
-      const dv = new Float32Array(U * vw);
-      const de = new Float32Array(B * L);
+      const dq = scratchF32(B * vw);
+      const dk = scratchF32(U * kw);
+      const dv = scratchF32(U * vw);
+      const de = scratchF32(B * L);
       const mean = new Float64Array(H);
       const dsCode = new Float64Array(H * K); // Σ over the positions of code j of ds·scale, per head
       for (let b = 0; b < B; b++) {

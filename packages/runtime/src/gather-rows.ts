@@ -1,6 +1,7 @@
 import { tf } from './tf.js';
 import type { Tensor } from './tf.js';
 import { VqlRuntimeError } from './errors.js';
+import { heapView, scratchF32, tensorFromHost } from './host-scratch.js';
 
 /**
  * `tf.gather(table, indices)` along axis 0 with a gradient computed as a host segment sum in
@@ -28,24 +29,25 @@ export function gatherRows(table: Tensor, indices: Int32Array): Tensor {
     const x = args[0] as Tensor;
     // A host copy loop: tfjs's GatherV2 (wasm and cpu) computes coordinates per element and runs
     // ~20× slower than this for the [B·L, width] gathers of a training step.
-    const src = x.dataSync() as Float32Array;
-    const out = new Float32Array(indices.length * width);
+    // Read in place from the wasm heap (no copy of the whole table); no tensor is made until the copy is done.
+    const src = (heapView(x) ?? x.dataSync()) as Float32Array;
+    const out = scratchF32(indices.length * width);
     // Element loop: a `subarray` view per row costs an allocation each (tens of thousands per step).
     for (let i = 0, to = 0; i < indices.length; i++) {
       const from = indices[i]! * width;
       for (let k = 0; k < width; k++) out[to++] = src[from + k]!;
     }
     return {
-      value: tf.tensor(out, outShape, 'float32'),
+      value: tensorFromHost(out, outShape),
       gradFunc: (dy: Tensor) => {
-        const g = dy.dataSync() as Float32Array;
-        const grad = new Float32Array(table.size);
+        const g = (heapView(dy) ?? dy.dataSync()) as Float32Array;
+        const grad = scratchF32(table.size);
         for (let i = 0; i < indices.length; i++) {
           const dst = indices[i]! * width;
           const from = i * width;
           for (let k = 0; k < width; k++) grad[dst + k] += g[from + k]!;
         }
-        return tf.tensor(grad, table.shape, 'float32');
+        return tensorFromHost(grad, table.shape);
       },
     };
   });

@@ -7,6 +7,7 @@ export { createRng } from './rng.js';
 export type { Rng } from './rng.js';
 export { straightThrough, stopGradient } from './straight-through.js';
 export { gatherRows } from './gather-rows.js';
+export { heapView, hostF32, scratchF32, scratchF64, tensorCopyOf, tensorFromHost, withHostScratch } from './host-scratch.js';
 export { saveWeights, loadWeights, weightsFingerprint } from './weights.js';
 export type { NamedTensors, LoadedWeights, JsonValue } from './weights.js';
 export { VqlRuntimeError } from './errors.js';
