@@ -25,6 +25,9 @@ describe.each(['wasm', 'cpu'] as const)('host scratch on %s', (backend) => {
       expect(Array.from(again).every((x) => x === 0)).toBe(true);
       expect(scratchF64(10).length).toBe(10);
     });
+    // A request no free buffer holds replaces the largest one: the pool does not grow per size.
+    const big = withHostScratch(() => scratchF32(5000).buffer);
+    expect(withHostScratch(() => [scratchF32(10).buffer, scratchF32(10).buffer])).toEqual([first, big]);
     // Outside a scope every call allocates.
     expect(scratchF32(1000).buffer).not.toBe(scratchF32(1000).buffer);
   });

@@ -1,5 +1,6 @@
-import { tf } from '@vql/runtime';
-import type { Tensor } from '@vql/runtime';
+import { tf } from './tf.js';
+import type { Tensor } from './tf.js';
+import { VqlRuntimeError } from './errors.js';
 
 /**
  * Reused host buffers for the typed-array kernels of a training step. A step allocates tens of
@@ -10,19 +11,29 @@ import type { Tensor } from '@vql/runtime';
  * returns to the pool when the outermost scope ends, so the next step reuses them. Outside a
  * scope (inference, evaluation) the helpers allocate as before.
  */
-class Pool<A extends Float32Array | Float64Array | Int32Array> {
+class Pool<A extends Float32Array | Float64Array> {
   private free: A[] = [];
   private used: A[] = [];
   constructor(private readonly make: (n: number) => A) {}
 
-  /** A buffer of at least `n` elements (its first `n` are returned), contents undefined. */
+  /** The first `n` elements of the smallest free buffer that holds them, contents undefined. */
   take(n: number): A {
     let best = -1;
+    let largest = -1;
     for (let i = 0; i < this.free.length; i++) {
       const len = this.free[i]!.length;
       if (len >= n && (best < 0 || len < this.free[best]!.length)) best = i;
+      if (largest < 0 || len > this.free[largest]!.length) largest = i;
     }
-    const buf = best < 0 ? this.make(n) : this.free.splice(best, 1)[0]!;
+    let buf: A;
+    if (best >= 0) {
+      buf = this.free.splice(best, 1)[0]!;
+    } else {
+      // Nothing fits: the largest free buffer is too small for this use, so it is replaced (the
+      // pool holds at most as many buffers as a step uses at once). 1/8 headroom: batches differ a little.
+      if (largest >= 0) this.free.splice(largest, 1);
+      buf = this.make(n + (n >> 3));
+    }
     this.used.push(buf);
     return buf.length === n ? buf : (buf.subarray(0, n) as A);
   }
@@ -35,7 +46,6 @@ class Pool<A extends Float32Array | Float64Array | Int32Array> {
 
 const f32 = new Pool((n) => new Float32Array(n));
 const f64 = new Pool((n) => new Float64Array(n));
-const i32 = new Pool((n) => new Int32Array(n));
 let depth = 0;
 
 /** Runs `fn` with the kernels' host buffers taken from (and afterwards returned to) this thread's pool. */
@@ -47,7 +57,6 @@ export function withHostScratch<T>(fn: () => T): T {
     if (--depth === 0) {
       f32.releaseAll();
       f64.releaseAll();
-      i32.releaseAll();
     }
   }
 }
@@ -62,18 +71,13 @@ export function scratchF64(n: number): Float64Array {
   return depth === 0 ? new Float64Array(n) : f64.take(n).fill(0);
 }
 
-/** Zero-filled Int32Array of `n` elements: pooled inside `withHostScratch`, fresh outside. */
-export function scratchI32(n: number): Int32Array {
-  return depth === 0 ? new Int32Array(n) : i32.take(n).fill(0);
-}
-
 interface HeapBackend {
   typedArrayFromHeap(t: { dataId: object; shape: number[]; dtype: string }): Float32Array | Int32Array | Uint8Array;
 }
 
 /** The wasm backend's view of a tensor's memory (valid until its heap next grows), or null on other backends. */
 export function heapView(t: Tensor): Float32Array | Int32Array | null {
-  if (t.isDisposed) throw new Error('heapView: the tensor is disposed.');
+  if (t.isDisposed) throw new VqlRuntimeError('INVALID_ARGUMENT', 'heapView(t): the tensor t is disposed.');
   if (tf.getBackend() !== 'wasm') return null;
   const view = (tf.backend() as unknown as HeapBackend).typedArrayFromHeap(t);
   return view instanceof Uint8Array ? null : view;
