@@ -3,7 +3,8 @@ import { auc } from '@vql/metrics';
 import { fitCategoryMixFloor } from './floor.js';
 
 describe('category-mix logistic floor', () => {
-  // A world where the truth is category-level only and barely decays: the floor's own features.
+  // A world where the truth is category-level only, barely decays and attends uniformly (β = 0: the
+  // truth is the behaviour-weighted category mix): the floor's own features.
   const ds = generateSynthetic({
     seed: 4,
     numUsers: 200,
@@ -14,6 +15,7 @@ describe('category-mix logistic floor', () => {
     matchWeights: { category: 1, topic: 0, item: 0 },
     decayHalfLivesSeconds: [1e9],
     decayWeights: [8],
+    attentionSharpness: 0,
   });
 
   it('comes close to the true model when the truth is the category mix', () => {

@@ -20,8 +20,9 @@ const baseModel: ExperimentConfig['model'] = {
 
 /**
  * The synthetic ultra-long benchmark (README of @vql/data, "Synthetic generative process"):
- * histories of 500…10⁴ behaviours over months, dormant interests that return, topic- and
- * item-level signal; the generator's defaults set the click model.
+ * histories of 500…10⁴ behaviours over months, dormant interests that return, a true click model
+ * that is a multi-head target attention with item- and topic-level matches; the generator's
+ * defaults set it.
  */
 const syntheticBenchmark = (numUsers: number, impressionsPerUser: number): NonNullable<ExperimentConfig['datasets'][number]['synthetic']> => ({
   numUsers,
@@ -71,7 +72,7 @@ const quick: ExperimentConfig = {
   ],
   methods: ALL_METHODS,
   model: baseModel,
-  train: { epochs: 2, batchSize: 256, learningRate: 0.005, patience: 2, itemOptimizer: 'adagrad', itemLearningRate: 0.1, weightDecay: 0, dropout: 0.1, maxRunSeconds: 400 },
+  train: { epochs: 3, batchSize: 256, learningRate: 0.005, patience: 2, itemOptimizer: 'adagrad', itemLearningRate: 0.1, weightDecay: 0, dropout: 0.1, maxRunSeconds: 400 },
   studies: {
     main: true,
     wholeHistoryVql: true,
@@ -90,7 +91,8 @@ const paper: ExperimentConfig = {
   name: 'paper',
   seeds: [1, 2, 3],
   datasets: [
-    { name: 'synthetic', maxLen: [1000, 10_000], synthetic: syntheticBenchmark(850, 200) },
+    // 124,800 train / 62,400 test impressions.
+    { name: 'synthetic', maxLen: [1000, 10_000], synthetic: syntheticBenchmark(520, 400) },
     { name: 'movielens', maxLen: 500 },
     { name: 'taobao', maxLen: 300 },
     { name: 'kuairand', maxLen: 200 },

@@ -34,7 +34,8 @@ describe('interrupting a run with --jobs', () => {
     }
   };
   // Linux /proc: "pid (comm) state ppid ..." (comm may hold spaces, so parse after the last ')').
-  const childrenOf = (pid: number): number[] =>
+  // Only the run workers: tsx may run an esbuild service as another child.
+  const workersOf = (pid: number): number[] =>
     readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
       .filter((d) => {
@@ -43,6 +44,13 @@ describe('interrupting a run with --jobs', () => {
           return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
         } catch {
           return false; // exited meanwhile
+        }
+      })
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('run-worker');
+        } catch {
+          return false;
         }
       })
       .map(Number);
@@ -60,7 +68,7 @@ describe('interrupting a run with --jobs', () => {
     let workers: number[] = [];
     for (let i = 0; i < 120 && workers.length < 2; i++) {
       await sleep(250);
-      workers = childrenOf(cli.pid!);
+      workers = workersOf(cli.pid!);
     }
     expect(workers).toHaveLength(2);
     await sleep(3000); // into their first runs

@@ -20,23 +20,26 @@ export interface SyntheticConfig {
   topicsPerCategory?: number;
   /** Interests (topics) per user, uniform in [min, max]; default { min: 3, max: 6 }. */
   numInterests?: { min: number; max: number };
-  /** Latent dimension of items; default 16. */
+  /** Latent dimension of items; default 8 (a model head of width ≥ 8 can represent the true match exactly). */
   latentDim?: number;
   /** Mean seconds between a user's events; default 1800. */
   meanGapSeconds?: number;
   /** Mean length of an interest's active / dormant periods; defaults 4 and 40 days. */
   activeSeconds?: number;
   dormantSeconds?: number;
-  /** Half-lives of the decay components of the true click logit; default [1 d, 30 d, 365 d]. */
+  /** Half-life of each head of the true click model's target attention; default [1 d, 30 d, 365 d]. */
   decayHalfLivesSeconds?: number[];
-  /** Weight of each decay component; default [4, 4, 7]. */
+  /** Weight α_r of each head's attention-weighted match in the logit; default [3, 3, 5]. */
   decayWeights?: number[];
   /**
-   * How a past behaviour matches a candidate, summed: same category, same topic, and the dot
-   * product of the two items' unit latent vectors (item-level). Default { category: 0.05, topic: 1, item: 0.6 }.
+   * The match m(x, x_i) of a past behaviour with a candidate, summed: same category, same topic,
+   * and the dot product of the two items' unit latent vectors (item-level; carries the category
+   * and topic through the vectors). Default { category: 0, topic: 0, item: 1 }.
    */
   matchWeights?: { category: number; topic: number; item: number };
-  /** Weight of each behaviour type (view, like, share) in the decayed sums; default [1, 2.5, 5]. */
+  /** Sharpness β of the true attention: a behaviour's weight grows as e^{β·m}; default 2. */
+  attentionSharpness?: number;
+  /** Weight of each behaviour type (view, like, share) in the attention; default [1, 2.5, 5]. */
   behaviorWeights?: [number, number, number];
   /** Probability that a behaviour is random exploration instead of an interest; default 0.15. */
   noise?: number;
@@ -46,11 +49,11 @@ export interface SyntheticConfig {
   targetInterestProb?: number;
   /** Probability that a candidate is from an interest's category but another topic; default 0.4. */
   confuserProb?: number;
-  /** Logit intercept; default -2.5. */
+  /** Logit intercept; default -4. */
   bias?: number;
-  /** Std of the per-item logit bias; default 0.3. */
+  /** Std of the per-item logit bias; default 0.1. */
   itemBiasStd?: number;
-  /** Std of the noise on the item `modality` feature around its topic's coordinate; default 0.04. */
+  /** Std of the noise on the item `modality` feature around its topic's coordinate, in units of a category's width; default 0.04. */
   modalityNoise?: number;
   /** Time of the earliest possible event, epoch seconds; default 1.6e9. */
   startTime?: number;
@@ -68,15 +71,13 @@ export type ResolvedSyntheticConfig = Required<Omit<SyntheticConfig, 'historyLen
 export const SYNTHETIC_BEHAVIORS = ['view', 'like', 'share'] as const;
 const INTEREST_BEHAVIOR_CDF = [0.65, 0.93, 1];
 const EXPLORE_BEHAVIOR_CDF = [0.9, 0.99, 1];
-/** Smoothing of the decayed fractions: a user with little history has weak, not extreme, matches. */
-const FRACTION_PRIOR = 1;
-/** Re-anchor the decayed sums before e^{λ(t − anchor)} grows past e^40 (float64 keeps 1e-17 of that). */
-const MAX_GROWTH_EXPONENT = 40;
+/** Attention mass of a null behaviour (match 0) in every head: a user with little history has weak, not extreme, matches. */
+const NULL_MASS = 1;
 
 const CONFIG_KEYS = new Set<string>([
   'seed', 'numUsers', 'numItems', 'numCategories', 'historyLength', 'topicsPerCategory', 'numInterests', 'latentDim', 'meanGapSeconds',
   'activeSeconds', 'dormantSeconds', 'decayHalfLivesSeconds', 'decayWeights', 'matchWeights', 'behaviorWeights', 'noise', 'impressionsPerUser',
-  'targetInterestProb', 'confuserProb', 'bias', 'itemBiasStd', 'modalityNoise', 'startTime', 'split',
+  'targetInterestProb', 'confuserProb', 'bias', 'itemBiasStd', 'modalityNoise', 'startTime', 'split', 'attentionSharpness',
 ]);
 
 export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSyntheticConfig {
@@ -107,20 +108,20 @@ export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSynthet
   posInt(ni.max, 'numInterests.max');
   if (ni.min > ni.max || ni.max > config.numCategories) bad('numInterests', `needs min <= max <= numCategories, got ${ni.min}..${ni.max}`);
   const halfLives = config.decayHalfLivesSeconds ?? [DAY, 30 * DAY, 365 * DAY];
-  const weights = config.decayWeights ?? [4, 4, 7];
+  const weights = config.decayWeights ?? [3, 3, 5];
   if (halfLives.length === 0 || halfLives.length !== weights.length) {
     bad('decayWeights', `must have one weight per half-life (${halfLives.length}), got ${weights.length}`);
   }
   halfLives.forEach((v, i) => pos(v, `decayHalfLivesSeconds[${i}]`));
   weights.forEach((v, i) => (Number.isFinite(v) ? v : bad(`decayWeights[${i}]`, `must be finite, got ${v}`)));
-  const mw = config.matchWeights ?? { category: 0.05, topic: 1, item: 0.6 };
+  const mw = config.matchWeights ?? { category: 0, topic: 0, item: 1 };
   for (const k of ['category', 'topic', 'item'] as const) nonNeg(mw[k], `matchWeights.${k}`);
   const bw = config.behaviorWeights ?? [1, 2.5, 5];
   if (!Array.isArray(bw) || bw.length !== 3) bad('behaviorWeights', `must have one weight per behaviour (${SYNTHETIC_BEHAVIORS.join(', ')}), got ${JSON.stringify(bw)}`);
   bw.forEach((v, i) => pos(v, `behaviorWeights[${i}]`));
   const split = config.split ?? [0.8, 0.1, 0.1];
   checkSplit(split, 'generateSynthetic');
-  const bias = config.bias ?? -2.5;
+  const bias = config.bias ?? -4;
   if (!Number.isFinite(bias)) bad('bias', `must be finite, got ${bias}`);
   const startTime = config.startTime ?? 1.6e9;
   if (!Number.isFinite(startTime) || startTime < 0) bad('startTime', `must be a non-negative number, got ${startTime}`);
@@ -135,7 +136,7 @@ export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSynthet
     historyLength: { min: h.min, median: h.median, max: h.max, sigma: h.sigma ?? 0.6 },
     topicsPerCategory: topics,
     numInterests: { min: ni.min, max: ni.max },
-    latentDim: posInt(config.latentDim ?? 16, 'latentDim'),
+    latentDim: posInt(config.latentDim ?? 8, 'latentDim'),
     meanGapSeconds: pos(config.meanGapSeconds ?? 1800, 'meanGapSeconds'),
     activeSeconds: pos(config.activeSeconds ?? 4 * DAY, 'activeSeconds'),
     dormantSeconds: pos(config.dormantSeconds ?? 40 * DAY, 'dormantSeconds'),
@@ -148,7 +149,8 @@ export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSynthet
     targetInterestProb,
     confuserProb,
     bias,
-    itemBiasStd: nonNeg(config.itemBiasStd ?? 0.3, 'itemBiasStd'),
+    itemBiasStd: nonNeg(config.itemBiasStd ?? 0.1, 'itemBiasStd'),
+    attentionSharpness: nonNeg(config.attentionSharpness ?? 2, 'attentionSharpness'),
     modalityNoise: nonNeg(config.modalityNoise ?? 0.04, 'modalityNoise'),
     startTime,
     split,
@@ -215,9 +217,9 @@ function unitNormal(rng: Rng, d: number): Float64Array {
 /**
  * Step 1: the catalogue. Each category has T topics; an item's latent vector is its category
  * centre + its topic offset + item noise (so similarity is graded: same topic > same category >
- * other); every topic is non-empty. `modality` is a dense item feature that encodes the topic
- * inside the category (a stand-in for a content embedding): with the category it identifies the
- * topic of items whose id embedding is untrained.
+ * other); every topic is non-empty. `modality` is a dense item feature, a stand-in for a content
+ * embedding's cluster coordinate: topic g of G sits at (g + 0.5)/G (topics of one category side by
+ * side), so its buckets identify the topic of items whose id embedding is untrained.
  */
 function buildCatalogue(cfg: ResolvedSyntheticConfig, rng: Rng): Catalogue {
   const { numItems, numCategories: C, latentDim: d, topicsPerCategory: T } = cfg;
@@ -247,7 +249,7 @@ function buildCatalogue(cfg: ResolvedSyntheticConfig, rng: Rng): Catalogue {
     norm = Math.sqrt(norm);
     for (let k = 0; k < d; k++) vectors[x * d + k] = v[k]! / norm;
     bias[x] = cfg.itemBiasStd * rng.normal();
-    modality[x] = ((g % T) + 0.5) / T + cfg.modalityNoise * rng.normal();
+    modality[x] = (g + 0.5 + cfg.modalityNoise * T * rng.normal()) / (C * T);
   }
   // Items grouped by topic with Zipf(0.8) popularity inside the topic.
   const start = new Int32Array(C * T + 1);
@@ -275,88 +277,70 @@ function buildCatalogue(cfg: ResolvedSyntheticConfig, rng: Rng): Catalogue {
 }
 
 /**
- * The true click model, as running sums: per decay component r, the behaviour-weighted,
- * time-decayed mass N_r, its share per category and per topic, and its latent-vector sum S_r.
- * logit(x, t) = bias + b_x + Σ_r α_r · (w_cat·M_r[cat x] + w_topic·M_r[topic x] + w_item·S_r·v_x) / (N_r + 1).
- * Sums are kept relative to an anchor time (DESIGN §1's cache algebra), re-anchored before
- * they could overflow, so adding an event costs O(R·d) whatever the catalogue size.
+ * The behaviours a click is scored on: parallel event columns (the table's, or the ones being
+ * generated) and, per event and head r, e^{λ_r (t_i − anchor)} around its user's anchor time, so
+ * a decay e^{−λ_r (t − t_i)} costs one product instead of an exp.
  */
-class ClickState {
-  private readonly R: number;
-  private readonly N: Float64Array;
-  private readonly byCategory: Float64Array;
-  private readonly byTopic: Float64Array;
-  private readonly S: Float64Array;
-  private anchor = 0;
+interface EventColumns {
+  item: Int32Array;
+  time: Float64Array;
+  behavior: Int32Array;
+  growth: Float64Array; // [events × R]
+}
 
-  constructor(
-    private readonly cfg: ResolvedSyntheticConfig,
-    private readonly lambda: number[],
-    private readonly cat: Catalogue,
-  ) {
-    this.R = lambda.length;
-    this.N = new Float64Array(this.R);
-    this.byCategory = new Float64Array(this.R * (cfg.numCategories + 1));
-    this.byTopic = new Float64Array(this.R * cfg.numCategories * cfg.topicsPerCategory);
-    this.S = new Float64Array(this.R * cfg.latentDim);
-  }
+/** Above this exponent e^{λ·span} loses the small terms of a sum (float64 keeps e^{-36} of 1). */
+const MAX_GROWTH_EXPONENT = 600;
 
-  reset(anchor: number): void {
-    this.N.fill(0);
-    this.byCategory.fill(0);
-    this.byTopic.fill(0);
-    this.S.fill(0);
-    this.anchor = anchor;
-  }
-
-  private reanchor(t: number): void {
-    const C1 = this.cfg.numCategories + 1;
-    const G = this.cfg.numCategories * this.cfg.topicsPerCategory;
-    const d = this.cfg.latentDim;
-    for (let r = 0; r < this.R; r++) {
-      const f = Math.exp(-this.lambda[r]! * (t - this.anchor));
-      this.N[r]! *= f;
-      for (let c = 0; c < C1; c++) this.byCategory[r * C1 + c]! *= f;
-      for (let g = 0; g < G; g++) this.byTopic[r * G + g]! *= f;
-      for (let k = 0; k < d; k++) this.S[r * d + k]! *= f;
+/** e^{λ_r (t − anchor)} for every head; a span too long for the fastest head is a config error. */
+function growthAt(lambda: readonly number[], t: number, anchor: number, out: Float64Array, at: number): void {
+  for (let r = 0; r < lambda.length; r++) {
+    const z = lambda[r]! * (t - anchor);
+    if (z > MAX_GROWTH_EXPONENT) {
+      throw new VqlDataError(
+        'INVALID_ARGUMENT',
+        `generateSynthetic: a user's history spans ${((t - anchor) / DAY).toFixed(0)} days, too long for a head of half-life ${(Math.LN2 / lambda[r]! / DAY).toFixed(2)} days (config.decayHalfLivesSeconds[${r}]); use longer half-lives, a smaller meanGapSeconds or shorter histories.`,
+      );
     }
-    this.anchor = t;
+    out[at + r] = Math.exp(z);
   }
+}
 
-  add(x: number, t: number, weight: number): void {
-    if (this.lambda[0]! * (t - this.anchor) > MAX_GROWTH_EXPONENT) this.reanchor(t);
-    const C1 = this.cfg.numCategories + 1;
-    const G = this.cfg.numCategories * this.cfg.topicsPerCategory;
-    const d = this.cfg.latentDim;
-    const c = this.cat.category[x]!;
-    const g = this.cat.topic[x]!;
-    for (let r = 0; r < this.R; r++) {
-      const w = weight * Math.exp(this.lambda[r]! * (t - this.anchor));
-      this.N[r]! += w;
-      this.byCategory[r * C1 + c]! += w;
-      this.byTopic[r * G + g]! += w;
-      for (let k = 0; k < d; k++) this.S[r * d + k]! += w * this.cat.vectors[x * d + k]!;
+/**
+ * The true click model: a multi-head target attention over the behaviours [from, to) of one
+ * user (anchor time `anchor`), one head per decay rate λ_r. Head r weighs behaviour i by
+ * w_i · e^{β·m(x, x_i)} · e^{−λ_r (t − t_i)} (behaviour type, match, recency) and reads out the
+ * weighted mean match; a null behaviour of mass 1 and match 0 sits in every head:
+ * logit(x, t) = bias + b_x + Σ_r α_r · Σ_i a_ri m(x, x_i) / (1 + Σ_i a_ri).
+ * It has the form of target attention with a temporal kernel and a per-behaviour logit bias
+ * (DESIGN §1), so a model of that family can represent it. O(d + R) per (candidate, behaviour).
+ */
+function clickLogit(cfg: ResolvedSyntheticConfig, lambda: readonly number[], cat: Catalogue, events: EventColumns, anchor: number, from: number, to: number, x: number, t: number): number {
+  const { matchWeights: m, decayWeights: alpha, behaviorWeights: bw, attentionSharpness: beta, latentDim: d } = cfg;
+  const R = lambda.length;
+  const num = new Float64Array(R);
+  const den = new Float64Array(R);
+  const cx = cat.category[x]!;
+  const gx = cat.topic[x]!;
+  const vx = x * d;
+  for (let i = from; i < to; i++) {
+    const y = events.item[i]!;
+    let dot = 0;
+    for (let k = 0, vy = y * d; k < d; k++) dot += cat.vectors[vy + k]! * cat.vectors[vx + k]!;
+    const match = m.item * dot + (cat.category[y] === cx ? m.category : 0) + (cat.topic[y] === gx ? m.topic : 0);
+    const w = bw[events.behavior[i]! - 1]! * Math.exp(beta * match);
+    for (let r = 0; r < R; r++) {
+      const a = w * events.growth[i * R + r]!;
+      den[r]! += a;
+      num[r]! += a * match;
     }
   }
-
-  logit(x: number, t: number): number {
-    const { matchWeights: m, decayWeights: alpha } = this.cfg;
-    const C1 = this.cfg.numCategories + 1;
-    const G = this.cfg.numCategories * this.cfg.topicsPerCategory;
-    const d = this.cfg.latentDim;
-    const c = this.cat.category[x]!;
-    const g = this.cat.topic[x]!;
-    let z = this.cfg.bias + this.cat.bias[x]!;
-    for (let r = 0; r < this.R; r++) {
-      // Sums are at scale e^{λ(t_i − anchor)}; the true decay is e^{−λ(t − t_i)} = that · e^{−λ(t − anchor)}.
-      const f = Math.exp(-this.lambda[r]! * (t - this.anchor));
-      let dot = 0;
-      for (let k = 0; k < d; k++) dot += this.S[r * d + k]! * this.cat.vectors[x * d + k]!;
-      const match = m.category * this.byCategory[r * C1 + c]! + m.topic * this.byTopic[r * G + g]! + m.item * dot;
-      z += (alpha[r]! * match * f) / (this.N[r]! * f + FRACTION_PRIOR);
-    }
-    return z;
+  let z = cfg.bias + cat.bias[x]!;
+  for (let r = 0; r < R; r++) {
+    // Sums are at scale e^{λ(t_i − anchor)}; the null behaviour's mass 1 is at the target time.
+    const f = Math.exp(-lambda[r]! * (t - anchor));
+    z += (alpha[r]! * num[r]! * f) / (NULL_MASS + den[r]! * f);
   }
+  return z;
 }
 
 /** A user's interests: topics with weights, each on an alternating active / dormant clock. */
@@ -454,15 +438,16 @@ interface SplitWriter {
  */
 function simulateUser(
   u: number,
-  ctx: { cfg: ResolvedSyntheticConfig; rng: Rng; cat: Catalogue; state: ClickState; clock: InterestClock; lo: number; n: number; writers: SplitWriter[] },
-  out: { user: Int32Array; item: Int32Array; time: Float64Array; behavior: Int32Array },
+  ctx: { cfg: ResolvedSyntheticConfig; rng: Rng; cat: Catalogue; lambda: readonly number[]; clock: InterestClock; lo: number; n: number; writers: SplitWriter[] },
+  out: EventColumns & { user: Int32Array },
 ): void {
-  const { cfg, rng, cat, state, clock, lo, n, writers } = ctx;
+  const { cfg, rng, cat, lambda, clock, lo, n, writers } = ctx;
   const T = cfg.topicsPerCategory;
   const G = cfg.numCategories * T;
   let t = cfg.startTime + rng.next() * 30 * DAY;
+  const anchor = t;
+  const R = lambda.length;
   clock.start(rng, t);
-  state.reset(t);
   const P = cfg.impressionsPerUser;
   const warm = Math.min(n - 1, Math.max(1, Math.floor(0.1 * n)));
   const impressionAt = Int32Array.from({ length: P }, () => warm + rng.int(n - warm)).sort();
@@ -482,7 +467,7 @@ function simulateUser(
       } else {
         x = cat.drawFromTopic(rng.int(G), rng.next());
       }
-      const prob = 1 / (1 + Math.exp(-state.logit(x, t)));
+      const prob = 1 / (1 + Math.exp(-clickLogit(cfg, lambda, cat, out, anchor, lo, lo + i, x, t)));
       const w = writers[p < a ? 0 : p < b ? 1 : 2]!;
       w.user.push(u);
       w.end.push(lo + i);
@@ -507,7 +492,7 @@ function simulateUser(
     out.item[e] = x;
     out.time[e] = t;
     out.behavior[e] = beh;
-    state.add(x, t, cfg.behaviorWeights[beh - 1]!);
+    growthAt(lambda, t, anchor, out.growth, e * R);
   }
 }
 
@@ -526,8 +511,8 @@ function assembleTable(
     numItems,
     context: [
       { name: 'category', kind: 'categorical', scope: 'item', vocabSize: C },
-      // Bucket edges between the topic coordinates (T + 1 buckets incl. the missing one).
-      { name: 'modality', kind: 'numeric', scope: 'item', boundaries: T > 1 ? Array.from({ length: T - 1 }, (_, k) => (k + 1) / T) : [0.5] },
+      // Bucket edges between the topic coordinates (C·T + 1 buckets incl. the missing one).
+      { name: 'modality', kind: 'numeric', scope: 'item', boundaries: C * T > 1 ? Array.from({ length: C * T - 1 }, (_, k) => (k + 1) / (C * T)) : [0.5] },
       { name: 'behavior', kind: 'categorical', scope: 'event', vocabSize: SYNTHETIC_BEHAVIORS.length },
     ],
     hasExplicitLabels: false,
@@ -559,12 +544,17 @@ function makeOracle(cfg: ResolvedSyntheticConfig, cat: Catalogue, table: EventTa
   const { numUsers, numItems } = cfg;
   const { userOffsets, item, time } = table;
   const behavior = table.eventContext['behavior'] as Int32Array;
-  const state = new ClickState(cfg, lambda, cat);
+  // Each user's anchor is its first behaviour (the math does not depend on the anchor).
+  const R = lambda.length;
+  const growth = new Float64Array(item.length * R);
+  for (let u = 1; u <= numUsers; u++) {
+    for (let i = userOffsets[u]!; i < userOffsets[u + 1]!; i++) growthAt(lambda, time[i]!, time[userOffsets[u]!]!, growth, i * R);
+  }
+  const events: EventColumns = { item, time, behavior, growth };
   const probability = (u: number, end: number, x: number, tq: number, lastN?: number): number => {
     const start = Math.max(userOffsets[u]!, lastN === undefined ? 0 : end - lastN);
-    state.reset(start < end ? time[start]! : tq);
-    for (let i = start; i < end; i++) state.add(item[i]!, time[i]!, cfg.behaviorWeights[behavior[i]! - 1]!);
-    return 1 / (1 + Math.exp(-state.logit(x, tq)));
+    const anchor = userOffsets[u]! < userOffsets[u + 1]! ? time[userOffsets[u]!]! : tq;
+    return 1 / (1 + Math.exp(-clickLogit(cfg, lambda, cat, events, anchor, start, end, x, tq)));
   };
   const oracle: SyntheticOracle = {
     itemVectors: cat.vectors,
@@ -601,18 +591,13 @@ export function generateSynthetic(input: SyntheticConfig): SyntheticDataset {
   const cfg = resolveSyntheticConfig(input);
   const rng = createRng(cfg.seed);
   const lambda = cfg.decayHalfLivesSeconds.map((h) => Math.LN2 / h);
-  // Fastest rate first: re-anchoring watches the largest exponent.
-  const order = lambda.map((_, r) => r).sort((a, b) => lambda[b]! - lambda[a]!);
-  const sortedCfg = { ...cfg, decayWeights: order.map((r) => cfg.decayWeights[r]!), decayHalfLivesSeconds: order.map((r) => cfg.decayHalfLivesSeconds[r]!) };
-  const sortedLambda = order.map((r) => lambda[r]!);
   const cat = buildCatalogue(cfg, rng);
   const { lengths, userOffsets, total } = drawLengths(cfg, rng);
-  const events = { user: new Int32Array(total), item: new Int32Array(total), time: new Float64Array(total), behavior: new Int32Array(total) };
+  const events = { user: new Int32Array(total), item: new Int32Array(total), time: new Float64Array(total), behavior: new Int32Array(total), growth: new Float64Array(total * lambda.length) };
   const writers: SplitWriter[] = [0, 1, 2].map(() => ({ user: [], end: [], item: [], time: [], label: [], prob: [] }));
-  const state = new ClickState(sortedCfg, sortedLambda, cat);
   const clock = new InterestClock(cfg);
   for (let u = 1; u <= cfg.numUsers; u++) {
-    simulateUser(u, { cfg, rng, cat, state, clock, lo: userOffsets[u]!, n: lengths[u]!, writers }, events);
+    simulateUser(u, { cfg, rng, cat, lambda, clock, lo: userOffsets[u]!, n: lengths[u]!, writers }, events);
   }
   const table = assembleTable(cfg, cat, userOffsets, events);
   const finish = (w: SplitWriter): CtrSampleSet => ({
@@ -626,5 +611,5 @@ export function generateSynthetic(input: SyntheticConfig): SyntheticDataset {
     trueProb: Float32Array.from(w.prob),
   });
   const samples: CtrSplits = { train: finish(writers[0]!), valid: finish(writers[1]!), test: finish(writers[2]!) };
-  return { table, schema: table.schema, samples, oracle: makeOracle(sortedCfg, cat, table, sortedLambda), config: cfg };
+  return { table, schema: table.schema, samples, oracle: makeOracle(cfg, cat, table, lambda), config: cfg };
 }
