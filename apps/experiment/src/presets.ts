@@ -72,7 +72,7 @@ const quick: ExperimentConfig = {
   ],
   methods: ALL_METHODS,
   model: baseModel,
-  train: { epochs: 3, batchSize: 256, learningRate: 0.005, patience: 2, itemOptimizer: 'adagrad', itemLearningRate: 0.1, weightDecay: 0, dropout: 0.1, maxRunSeconds: 400 },
+  train: { epochs: 2, batchSize: 256, learningRate: 0.005, patience: 2, itemOptimizer: 'adagrad', itemLearningRate: 0.1, weightDecay: 0, dropout: 0.1, maxRunSeconds: 400 },
   studies: {
     main: true,
     wholeHistoryVql: true,
@@ -81,7 +81,8 @@ const quick: ExperimentConfig = {
     groupSweep: [],
     lengthSweep: [100, 300],
     lengthSweepMethods: ['vql', 'full-attention', 'floor', 'oracle'],
-    latency: { lengths: [100, 1000, 10_000, 100_000, 1_000_000], candidates: [1, 100], requests: 30, methods: ['vql', 'full-attention', 'twin', 'eta', 'sdim'] },
+    // 20 requests per point: the latency study runs alone after training, and quick must fit 20 min.
+    latency: { lengths: [100, 1000, 10_000, 100_000, 1_000_000], candidates: [1, 100], requests: 20, methods: ['vql', 'full-attention', 'twin', 'eta', 'sdim'] },
   },
 };
 
