@@ -75,8 +75,9 @@ describe('generateSynthetic', () => {
     const spec = schema.context.find((f) => f.name === 'modality')!;
     const G = 12 * 4;
     expect(spec).toMatchObject({ name: 'modality', kind: 'numeric', scope: 'item' });
-    expect(spec.boundaries).toHaveLength(G - 1);
-    expect(spec.boundaries![0]).toBeCloseTo(1 / G, 9);
+    const boundaries = spec.kind === 'numeric' ? spec.boundaries : [];
+    expect(boundaries).toHaveLength(G - 1);
+    expect(boundaries[0]).toBeCloseTo(1 / G, 9);
     // The bucket's category is the item's category for all but a few noisy items.
     let same = 0;
     for (let x = 1; x <= schema.numItems; x++) if (Math.floor(Math.min(G - 1, Math.max(0, Math.floor(modality[x]! * G))) / 4) + 1 === category[x]) same++;
