@@ -445,7 +445,8 @@ function simulateUser(
   const T = cfg.topicsPerCategory;
   const G = cfg.numCategories * T;
   let t = cfg.startTime + rng.next() * 30 * DAY;
-  const anchor = t;
+  // The user's first behaviour (set at i = 0; impressions start at i ≥ 1), as the oracle reads it.
+  let anchor = t;
   const R = lambda.length;
   clock.start(rng, t);
   const P = cfg.impressionsPerUser;
@@ -455,6 +456,7 @@ function simulateUser(
   let p = 0;
   for (let i = 0; i < n; i++) {
     t += exponential(rng, cfg.meanGapSeconds);
+    if (i === 0) anchor = t;
     while (p < P && impressionAt[p] === i) {
       const v = rng.next();
       let x: number;
@@ -540,16 +542,11 @@ function assembleTable(
 }
 
 /** Step 5: the oracle, recomputing the click model from the rows (optionally the newest lastN only). */
-function makeOracle(cfg: ResolvedSyntheticConfig, cat: Catalogue, table: EventTable, lambda: number[]): SyntheticOracle {
+function makeOracle(cfg: ResolvedSyntheticConfig, cat: Catalogue, table: EventTable, lambda: number[], growth: Float64Array): SyntheticOracle {
   const { numUsers, numItems } = cfg;
   const { userOffsets, item, time } = table;
   const behavior = table.eventContext['behavior'] as Int32Array;
-  // Each user's anchor is its first behaviour (the math does not depend on the anchor).
-  const R = lambda.length;
-  const growth = new Float64Array(item.length * R);
-  for (let u = 1; u <= numUsers; u++) {
-    for (let i = userOffsets[u]!; i < userOffsets[u + 1]!; i++) growthAt(lambda, time[i]!, time[userOffsets[u]!]!, growth, i * R);
-  }
+  // The generator's growth factors, anchored at each user's first behaviour.
   const events: EventColumns = { item, time, behavior, growth };
   const probability = (u: number, end: number, x: number, tq: number, lastN?: number): number => {
     const start = Math.max(userOffsets[u]!, lastN === undefined ? 0 : end - lastN);
@@ -611,5 +608,5 @@ export function generateSynthetic(input: SyntheticConfig): SyntheticDataset {
     trueProb: Float32Array.from(w.prob),
   });
   const samples: CtrSplits = { train: finish(writers[0]!), valid: finish(writers[1]!), test: finish(writers[2]!) };
-  return { table, schema: table.schema, samples, oracle: makeOracle(cfg, cat, table, lambda), config: cfg };
+  return { table, schema: table.schema, samples, oracle: makeOracle(cfg, cat, table, lambda, events.growth), config: cfg };
 }
