@@ -278,51 +278,64 @@ function buildCatalogue(cfg: ResolvedSyntheticConfig, rng: Rng): Catalogue {
 
 /**
  * The behaviours a click is scored on: parallel event columns (the table's, or the ones being
- * generated) and, per event and head r, e^{λ_r (t_i − anchor)} around its user's anchor time, so
- * a decay e^{−λ_r (t − t_i)} costs one product instead of an exp.
+ * generated) and, per event and head r, e^{λ_r (t_i − anchor_i)} around the anchor time of the
+ * event's segment, so a decay e^{−λ_r (t − t_i)} costs one product instead of an exp. A user's
+ * first behaviour starts a segment; a behaviour whose factor would pass e^{MAX_GROWTH_EXPONENT}
+ * for the fastest head starts the next one (histories of 10⁵ behaviours span years).
  */
 interface EventColumns {
   item: Int32Array;
   time: Float64Array;
   behavior: Int32Array;
   growth: Float64Array; // [events × R]
+  anchor: Float64Array; // [events]: the anchor time its growth factors are taken around
 }
 
 /** Above this exponent e^{λ·span} loses the small terms of a sum (float64 keeps e^{-36} of 1). */
 const MAX_GROWTH_EXPONENT = 600;
 
-/** e^{λ_r (t − anchor)} for every head; a span too long for the fastest head is a config error. */
+/** e^{λ_r (t − anchor)} for every head into out[at…at+R). */
 function growthAt(lambda: readonly number[], t: number, anchor: number, out: Float64Array, at: number): void {
-  for (let r = 0; r < lambda.length; r++) {
-    const z = lambda[r]! * (t - anchor);
-    if (z > MAX_GROWTH_EXPONENT) {
-      throw new VqlDataError(
-        'INVALID_ARGUMENT',
-        `generateSynthetic: a user's history spans ${((t - anchor) / DAY).toFixed(0)} days, too long for a head of half-life ${(Math.LN2 / lambda[r]! / DAY).toFixed(2)} days (config.decayHalfLivesSeconds[${r}]); use longer half-lives, a smaller meanGapSeconds or shorter histories.`,
-      );
-    }
-    out[at + r] = Math.exp(z);
-  }
+  for (let r = 0; r < lambda.length; r++) out[at + r] = Math.exp(lambda[r]! * (t - anchor));
 }
 
 /**
  * The true click model: a multi-head target attention over the behaviours [from, to) of one
- * user (anchor time `anchor`), one head per decay rate λ_r. Head r weighs behaviour i by
+ * user, one head per decay rate λ_r. Head r weighs behaviour i by
  * w_i · e^{β·m(x, x_i)} · e^{−λ_r (t − t_i)} (behaviour type, match, recency) and reads out the
  * weighted mean match; a null behaviour of mass 1 and match 0 sits in every head:
  * logit(x, t) = bias + b_x + Σ_r α_r · Σ_i a_ri m(x, x_i) / (1 + Σ_i a_ri).
  * It has the form of target attention with a temporal kernel and a per-behaviour logit bias
  * (DESIGN §1), so a model of that family can represent it. O(d + R) per (candidate, behaviour).
  */
-function clickLogit(cfg: ResolvedSyntheticConfig, lambda: readonly number[], cat: Catalogue, events: EventColumns, anchor: number, from: number, to: number, x: number, t: number): number {
+function clickLogit(cfg: ResolvedSyntheticConfig, lambda: readonly number[], cat: Catalogue, events: EventColumns, from: number, to: number, x: number, t: number): number {
   const { matchWeights: m, decayWeights: alpha, behaviorWeights: bw, attentionSharpness: beta, latentDim: d } = cfg;
   const R = lambda.length;
   const num = new Float64Array(R);
   const den = new Float64Array(R);
+  // Σ over finished segments of α_r·num·e^{−λ_r (t − anchor)} and den·e^{−λ_r (t − anchor)}: old
+  // segments' factors underflow to 0, as their behaviours' decayed weights do.
+  const numer = new Float64Array(R);
+  const denom = new Float64Array(R);
+  let anchor = from < to ? events.anchor[from]! : t;
+  const flush = (): void => {
+    for (let r = 0; r < R; r++) {
+      // The null behaviour's mass 1 is at the target time; sums are at scale e^{λ(t_i − anchor)}.
+      const f = Math.exp(-lambda[r]! * (t - anchor));
+      numer[r]! += alpha[r]! * num[r]! * f;
+      denom[r]! += den[r]! * f;
+      num[r] = 0;
+      den[r] = 0;
+    }
+  };
   const cx = cat.category[x]!;
   const gx = cat.topic[x]!;
   const vx = x * d;
   for (let i = from; i < to; i++) {
+    if (events.anchor[i] !== anchor) {
+      flush();
+      anchor = events.anchor[i]!;
+    }
     const y = events.item[i]!;
     let dot = 0;
     for (let k = 0, vy = y * d; k < d; k++) dot += cat.vectors[vy + k]! * cat.vectors[vx + k]!;
@@ -334,12 +347,9 @@ function clickLogit(cfg: ResolvedSyntheticConfig, lambda: readonly number[], cat
       num[r]! += a * match;
     }
   }
+  flush();
   let z = cfg.bias + cat.bias[x]!;
-  for (let r = 0; r < R; r++) {
-    // Sums are at scale e^{λ(t_i − anchor)}; the null behaviour's mass 1 is at the target time.
-    const f = Math.exp(-lambda[r]! * (t - anchor));
-    z += (alpha[r]! * num[r]! * f) / (NULL_MASS + den[r]! * f);
-  }
+  for (let r = 0; r < R; r++) z += numer[r]! / (NULL_MASS + denom[r]!);
   return z;
 }
 
@@ -445,9 +455,10 @@ function simulateUser(
   const T = cfg.topicsPerCategory;
   const G = cfg.numCategories * T;
   let t = cfg.startTime + rng.next() * 30 * DAY;
-  // The user's first behaviour (set at i = 0; impressions start at i ≥ 1), as the oracle reads it.
+  // The current segment's anchor: the user's first behaviour (set at i = 0; impressions start at i ≥ 1), then each re-anchor.
   let anchor = t;
   const R = lambda.length;
+  const fastest = Math.max(...lambda);
   clock.start(rng, t);
   const P = cfg.impressionsPerUser;
   const warm = Math.min(n - 1, Math.max(1, Math.floor(0.1 * n)));
@@ -469,7 +480,7 @@ function simulateUser(
       } else {
         x = cat.drawFromTopic(rng.int(G), rng.next());
       }
-      const prob = 1 / (1 + Math.exp(-clickLogit(cfg, lambda, cat, out, anchor, lo, lo + i, x, t)));
+      const prob = 1 / (1 + Math.exp(-clickLogit(cfg, lambda, cat, out, lo, lo + i, x, t)));
       const w = writers[p < a ? 0 : p < b ? 1 : 2]!;
       w.user.push(u);
       w.end.push(lo + i);
@@ -494,6 +505,9 @@ function simulateUser(
     out.item[e] = x;
     out.time[e] = t;
     out.behavior[e] = beh;
+    // A new segment before the fastest head's factor passes e^{MAX_GROWTH_EXPONENT}.
+    if (fastest * (t - anchor) > MAX_GROWTH_EXPONENT) anchor = t;
+    out.anchor[e] = anchor;
     growthAt(lambda, t, anchor, out.growth, e * R);
   }
 }
@@ -542,16 +556,15 @@ function assembleTable(
 }
 
 /** Step 5: the oracle, recomputing the click model from the rows (optionally the newest lastN only). */
-function makeOracle(cfg: ResolvedSyntheticConfig, cat: Catalogue, table: EventTable, lambda: number[], growth: Float64Array): SyntheticOracle {
+function makeOracle(cfg: ResolvedSyntheticConfig, cat: Catalogue, table: EventTable, lambda: number[], growth: Float64Array, anchor: Float64Array): SyntheticOracle {
   const { numUsers, numItems } = cfg;
   const { userOffsets, item, time } = table;
   const behavior = table.eventContext['behavior'] as Int32Array;
-  // The generator's growth factors, anchored at each user's first behaviour.
-  const events: EventColumns = { item, time, behavior, growth };
+  // The generator's growth factors and their segments' anchors.
+  const events: EventColumns = { item, time, behavior, growth, anchor };
   const probability = (u: number, end: number, x: number, tq: number, lastN?: number): number => {
     const start = Math.max(userOffsets[u]!, lastN === undefined ? 0 : end - lastN);
-    const anchor = userOffsets[u]! < userOffsets[u + 1]! ? time[userOffsets[u]!]! : tq;
-    return 1 / (1 + Math.exp(-clickLogit(cfg, lambda, cat, events, anchor, start, end, x, tq)));
+    return 1 / (1 + Math.exp(-clickLogit(cfg, lambda, cat, events, start, end, x, tq)));
   };
   const oracle: SyntheticOracle = {
     itemVectors: cat.vectors,
@@ -590,7 +603,7 @@ export function generateSynthetic(input: SyntheticConfig): SyntheticDataset {
   const lambda = cfg.decayHalfLivesSeconds.map((h) => Math.LN2 / h);
   const cat = buildCatalogue(cfg, rng);
   const { lengths, userOffsets, total } = drawLengths(cfg, rng);
-  const events = { user: new Int32Array(total), item: new Int32Array(total), time: new Float64Array(total), behavior: new Int32Array(total), growth: new Float64Array(total * lambda.length) };
+  const events = { user: new Int32Array(total), item: new Int32Array(total), time: new Float64Array(total), behavior: new Int32Array(total), growth: new Float64Array(total * lambda.length), anchor: new Float64Array(total) };
   const writers: SplitWriter[] = [0, 1, 2].map(() => ({ user: [], end: [], item: [], time: [], label: [], prob: [] }));
   const clock = new InterestClock(cfg);
   for (let u = 1; u <= cfg.numUsers; u++) {
@@ -608,5 +621,5 @@ export function generateSynthetic(input: SyntheticConfig): SyntheticDataset {
     trueProb: Float32Array.from(w.prob),
   });
   const samples: CtrSplits = { train: finish(writers[0]!), valid: finish(writers[1]!), test: finish(writers[2]!) };
-  return { table, schema: table.schema, samples, oracle: makeOracle(cfg, cat, table, lambda, events.growth), config: cfg };
+  return { table, schema: table.schema, samples, oracle: makeOracle(cfg, cat, table, lambda, events.growth, events.anchor), config: cfg };
 }
