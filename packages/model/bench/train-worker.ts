@@ -20,6 +20,12 @@ export interface WorkerArgs {
   threads?: number;
   /** Trainer `workers` (data-parallel threads). Default 1. */
   workers?: number;
+  /**
+   * A second trainer with this many workers on a copy of the model, stepping on the same batches
+   * right after the first one (steps interleaved): its samples/s and the ratio to the first come
+   * from one process and one stretch of time, so a shared machine's drift hits both alike.
+   */
+  pairWorkers?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
@@ -57,8 +63,11 @@ const config: CtrModelConfig = {
 };
 // Whole histories in the sample layout: rows long enough for every behaviour (per-position cost).
 const maxLen = args.method === 'vql-whole' ? Math.round(L * 1.2) : L;
+const trainerOptions = { maxLen, layout: args.layout, batchSize: args.batchSize, learningRate: 1e-3, seed: 1, log: () => undefined, progress: false } as const;
 const model = new CtrModel(config);
-const trainer = new Trainer(model, { maxLen, layout: args.layout, batchSize: args.batchSize, learningRate: 1e-3, seed: 1, log: () => undefined, progress: false, workers: args.workers ?? 1 });
+const trainer = new Trainer(model, { ...trainerOptions, workers: args.workers ?? 1 });
+const pairModel = args.pairWorkers === undefined ? null : new CtrModel(config);
+const pair = pairModel === null ? null : new Trainer(pairModel, { ...trainerOptions, workers: args.pairWorkers ?? 1 });
 const want = args.warmup + args.steps;
 const list: Array<CtrBatch | UserBatch> = [];
 const source =
@@ -69,23 +78,43 @@ for (const b of source) {
   list.push(b);
   if (list.length >= want) break;
 }
-for (let i = 0; i < args.warmup; i++) trainer.trainStep(list[i % list.length]!);
+for (let i = 0; i < args.warmup; i++) {
+  trainer.trainStep(list[i % list.length]!);
+  pair?.trainStep(list[i % list.length]!);
+}
 let samples = 0;
 let events = 0;
-const start = performance.now();
+const stepMs: number[] = [];
+const stepCpuMs: number[] = [];
+const pairStepMs: number[] = [];
+const timed = (t: Trainer, b: CtrBatch | UserBatch): { ms: number; cpuMs: number } => {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  t.trainStep(b);
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - wall, cpuMs: (used.user + used.system) / 1000 };
+};
 for (let i = 0; i < args.steps; i++) {
   const b = list[(args.warmup + i) % list.length]!;
-  trainer.trainStep(b);
+  const one = timed(trainer, b);
+  stepMs.push(one.ms);
+  stepCpuMs.push(one.cpuMs);
+  if (pair !== null) pairStepMs.push(timed(pair, b).ms);
   samples += b.size;
   events += 'layout' in b ? b.historyItem.length : b.size * b.maxLen;
 }
-const seconds = (performance.now() - start) / 1000;
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+const seconds = sum(stepMs) / 1000;
 console.log(
   JSON.stringify({
     ...args,
     backend: info.backend,
     samplesPerSecond: samples / seconds,
     msPerStep: (1000 * seconds) / args.steps,
+    stepMs: stepMs.map(Math.round),
+    // CPU time of the whole process (every thread) per step: wall ≈ CPU means the time was ours.
+    stepCpuMs: stepCpuMs.map(Math.round),
+    ...(pair === null ? {} : { pair: { workers: args.pairWorkers, samplesPerSecond: samples / (sum(pairStepMs) / 1000), stepMs: pairStepMs.map(Math.round), speedup: sum(stepMs) / sum(pairStepMs) } }),
     targetsPerStep: samples / args.steps,
     behavioursPerStep: events / args.steps,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
@@ -93,3 +122,5 @@ console.log(
 );
 trainer.dispose();
 model.dispose();
+pair?.dispose();
+pairModel?.dispose();

@@ -2,10 +2,11 @@
 // newest L and VQL over whole histories (per-position in the sample layout; the causal-cache
 // scan, sliding-window for newest L, in the user layout), beside the PyTorch peer when
 // /usr/bin/python3 has torch. Full attention (sample layout) and whole-history VQL (user layout)
-// are measured again right after with Trainer `workers: 2` (data-parallel threads).
+// are measured again with Trainer `workers: 2` (data-parallel threads), interleaved step by step
+// with a one-thread trainer in the same process: that pair gives the workers=2 / workers=1 ratio.
 // Each measurement runs in its own process (bench/train-worker.ts), so peak RSS is its own.
 // Usage: pnpm --filter @vql/model bench
-//   env: BENCH_LENGTHS=1000,10000,100000  BENCH_PEER=0 (skip the peer)  BENCH_METHODS=vql-whole,...
+//   env: BENCH_LENGTHS=1000,5000,10000,100000  BENCH_PEER=0 (skip the peer)  BENCH_METHODS=vql-whole,...
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchMethod, WorkerArgs } from './train-worker.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const lengths = (process.env['BENCH_LENGTHS'] ?? '1000,10000,100000').split(',').map(Number);
+const lengths = (process.env['BENCH_LENGTHS'] ?? '1000,5000,10000,100000').split(',').map(Number);
 const methods = (process.env['BENCH_METHODS'] ?? 'full-attention,twin,vql-newest,vql-whole').split(',') as BenchMethod[];
 const layouts = ['sample', 'user'] as const;
 const PEER = '/work/shared/peers/torch_vql_ref.py';
@@ -50,18 +51,27 @@ function workerArgs(method: BenchMethod, layout: 'sample' | 'user', L: number): 
   return { method, layout, L, batchSize, warmup: 2, steps: L >= 100000 ? 2 : 3 };
 }
 
-function runWorker(args: WorkerArgs): Row {
+interface WorkerOutput {
+  samplesPerSecond: number;
+  msPerStep: number;
+  peakRssMB: number;
+  targetsPerStep: number;
+  behavioursPerStep: number;
+  pair?: { workers: number; samplesPerSecond: number; stepMs: number[]; speedup: number };
+}
+
+function runWorker(args: WorkerArgs): { row: Row; out: WorkerOutput | null } {
   const tsx = join(here, '..', 'node_modules', '.bin', 'tsx');
   const bin = existsSync(tsx) ? tsx : 'tsx';
   const r = spawnSync(bin, ['--conditions=@vql/source', join(here, 'train-worker.ts'), JSON.stringify(args)], { encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 24 });
   const line = r.stdout?.trim().split('\n').pop() ?? '';
   const base = { who: 'vql (tfjs)' as const, method: args.method, layout: args.layout, L: args.L, batch: `${args.batchSize}${args.layout === 'user' ? ' targets' : ''}` };
   try {
-    const m = JSON.parse(line) as { samplesPerSecond: number; msPerStep: number; peakRssMB: number; targetsPerStep: number; behavioursPerStep: number };
-    return { ...base, batch: `${Math.round(m.targetsPerStep)} targets, ${Math.round(m.behavioursPerStep)} history rows`, samplesPerSecond: m.samplesPerSecond, msPerStep: m.msPerStep, peakRssMB: m.peakRssMB, load: loadavg()[0]! };
+    const m = JSON.parse(line) as WorkerOutput;
+    return { row: { ...base, batch: `${Math.round(m.targetsPerStep)} targets, ${Math.round(m.behavioursPerStep)} history rows`, samplesPerSecond: m.samplesPerSecond, msPerStep: m.msPerStep, peakRssMB: m.peakRssMB, load: loadavg()[0]! }, out: m };
   } catch {
     const why = r.error?.message ?? (r.stderr ?? '').trim().split('\n').slice(-3).join(' ');
-    return { ...base, samplesPerSecond: null, msPerStep: null, peakRssMB: null, load: loadavg()[0]!, note: `failed: ${why.slice(0, 200)}` };
+    return { row: { ...base, samplesPerSecond: null, msPerStep: null, peakRssMB: null, load: loadavg()[0]!, note: `failed: ${why.slice(0, 200)}` }, out: null };
   }
 }
 
@@ -106,15 +116,23 @@ console.log(`PyTorch peer: ${torch ? 'found' : 'not run (needs /usr/bin/python3 
 for (const L of lengths) {
   for (const layout of layouts) {
     for (const method of methods) {
-      const row = runWorker(workerArgs(method, layout, L));
+      const { row } = runWorker(workerArgs(method, layout, L));
       rows.push(row);
       print(row);
       if ((method === 'vql-whole' && layout === 'user') || (method === 'full-attention' && layout === 'sample')) {
-        // Right after the one-thread row: the same steps data-parallel on 2 threads (Trainer workers: 2).
-        const two = { ...runWorker({ ...workerArgs(method, layout, L), workers: 2 }), method: `${method}, workers=2` };
+        // workers=2 stepping right after a one-thread trainer on the same batches, in one process
+        // (steps interleaved, so the machine's drift hits both): the ratio is of that pair.
+        const paired = runWorker({ ...workerArgs(method, layout, L), steps: L >= 100000 ? 3 : 4, pairWorkers: 2 });
+        const p = paired.out?.pair;
+        const two: Row = {
+          ...paired.row,
+          method: `${method}, workers=2`,
+          samplesPerSecond: p?.samplesPerSecond ?? null,
+          msPerStep: p === undefined ? null : p.stepMs.reduce((a, b) => a + b, 0) / p.stepMs.length,
+          ...(p === undefined ? {} : { note: `${p.speedup.toFixed(2)}× the one-thread trainer stepping beside it (${paired.out!.samplesPerSecond.toFixed(0)} samples/s); RSS of both` }),
+        };
         rows.push(two);
         print(two);
-        if (row.samplesPerSecond !== null && two.samplesPerSecond !== null) console.log(`           workers=2 / workers=1: ${(two.samplesPerSecond / row.samplesPerSecond).toFixed(2)}×`);
       }
     }
   }

@@ -70,6 +70,7 @@ export class CausalScan {
   private readonly decay: Float64Array; // [R]
   private readonly term: Float64Array; // [R]
   private readonly eBuf: Float64Array; // [hpg·K] e^{u − M}/D per head of a group and code
+  private readonly local: Float64Array; // [hpg·(2·d_h + d_h²)] one target's local adjoint (pass B)
   // Per target, kept from the forward pass.
   private readonly phi: Float64Array; // [T·R] normalised φ_r
   private readonly maxU: Float64Array; // [T·H]
@@ -136,6 +137,7 @@ export class CausalScan {
     this.decay = new Float64Array(R);
     this.term = new Float64Array(R);
     this.eBuf = new Float64Array(this.hpg * K);
+    this.local = new Float64Array(this.hpg * (2 * dh + this.dd));
     this.phi = scratchF64(this.T * R);
     this.maxU = scratchF64(this.T * H);
     this.den = scratchF64(this.T * H);
@@ -577,10 +579,26 @@ export class CausalScan {
     acc: { go: Float64Array; AS: Float64Array; AN: Float64Array; AQ: Float64Array; AP: Float64Array; sig: Float64Array },
     eStore: Float64Array,
   ): void {
-    const { hpg, dh, vw, K, R, gw, H, dd, phi, present, q } = this;
+    const { hpg, dh, vw, K, R, gw, H, dd, phi, present, q, local } = this;
     const { go, AS, AN, AQ, AP, sig } = acc;
     const np = this.nPresent[g]!;
     const qw = hpg * dd;
+    // Target j's local adjoint per head, shared by every code: [gr | gO·q | q ⊗ gr] (one
+    // multiply-add per adjoint entry and code below, from one contiguous float64 block).
+    const lw = 2 * dh + dd;
+    for (let hh = 0; hh < hpg; hh++) {
+      const h = g * hpg + hh;
+      const ho = j * vw + h * dh;
+      const gO = go[j * H + h]!;
+      const lo = hh * lw;
+      for (let x = 0; x < dh; x++) {
+        const qx = q[ho + x]!;
+        local[lo + x] = gr[ho + x]!;
+        local[lo + dh + x] = gO * qx;
+        const row = lo + 2 * dh + x * dh;
+        for (let y = 0; y < dh; y++) local[row + y] = qx * gr[ho + y]!;
+      }
+    }
     for (let n = 0; n < np; n++) {
       const c = present[g * K + n]!;
       const idx = g * K + c;
@@ -605,20 +623,17 @@ export class CausalScan {
         for (let hh = 0; hh < hpg; hh++) {
           const h = g * hpg + hh;
           const a = eStore[(j * H + h) * K + c]! * fr;
-          const ho = j * vw + h * dh;
-          const gO = go[j * H + h]!;
-          an -= a * gO;
+          if (a === 0) continue;
+          an -= a * go[j * H + h]!;
           const sh = s * gw + hh * dh;
-          const qh = s * qw + hh * dd;
-          const agO = a * gO;
+          const lo = hh * lw;
           for (let x = 0; x < dh; x++) {
-            const qx = q[ho + x]!;
-            AS[sh + x] += a * gr[ho + x]!;
-            AP[sh + x] += agO * qx;
-            const aq = a * qx;
-            const row = qh + x * dh;
-            for (let y = 0; y < dh; y++) AQ[row + y] += aq * gr[ho + y]!;
+            AS[sh + x] += a * local[lo + x]!;
+            AP[sh + x] += a * local[lo + dh + x]!;
           }
+          const qh = s * qw + hh * dd;
+          const lq = lo + 2 * dh;
+          for (let z = 0; z < dd; z++) AQ[qh + z] += a * local[lq + z]!;
         }
         AN[s] = an;
       }
