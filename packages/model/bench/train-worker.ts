@@ -114,7 +114,7 @@ console.log(
     stepMs: stepMs.map(Math.round),
     // CPU time of the whole process (every thread) per step: wall ≈ CPU means the time was ours.
     stepCpuMs: stepCpuMs.map(Math.round),
-    ...(pair === null ? {} : { pair: { workers: args.pairWorkers, samplesPerSecond: samples / (sum(pairStepMs) / 1000), stepMs: pairStepMs.map(Math.round), speedup: sum(stepMs) / sum(pairStepMs) } }),
+    ...(pair === null ? {} : { pair: { workers: args.pairWorkers, samplesPerSecond: samples / (sum(pairStepMs) / 1000), msPerStep: sum(pairStepMs) / args.steps, stepMs: pairStepMs.map(Math.round), speedup: sum(stepMs) / sum(pairStepMs) } }),
     targetsPerStep: samples / args.steps,
     behavioursPerStep: events / args.steps,
     peakRssMB: process.resourceUsage().maxRSS / 1024,

@@ -57,7 +57,7 @@ interface WorkerOutput {
   peakRssMB: number;
   targetsPerStep: number;
   behavioursPerStep: number;
-  pair?: { workers: number; samplesPerSecond: number; stepMs: number[]; speedup: number };
+  pair?: { workers: number; samplesPerSecond: number; msPerStep: number; stepMs: number[]; speedup: number };
 }
 
 function runWorker(args: WorkerArgs): { row: Row; out: WorkerOutput | null } {
@@ -128,7 +128,7 @@ for (const L of lengths) {
           ...paired.row,
           method: `${method}, workers=2`,
           samplesPerSecond: p?.samplesPerSecond ?? null,
-          msPerStep: p === undefined ? null : p.stepMs.reduce((a, b) => a + b, 0) / p.stepMs.length,
+          msPerStep: p?.msPerStep ?? null,
           ...(p === undefined ? {} : { note: `${p.speedup.toFixed(2)}× the one-thread trainer stepping beside it (${paired.out!.samplesPerSecond.toFixed(0)} samples/s); RSS of both` }),
         };
         rows.push(two);
