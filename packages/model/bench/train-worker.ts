@@ -1,9 +1,11 @@
 // One training-throughput measurement in its own process (so peak RSS is this configuration's):
-// argv[2] = JSON { method, layout, L, batchSize, warmup, steps, threads?, workers? }. Prints one JSON line.
+// argv[2] = JSON { method, layout, L, batchSize, warmup, steps, threads?, workers?, pairWorkers?, dataCache? }. Prints one JSON line.
 // Data: synthetic, ~330k events in total at every L (users of L..1.2L behaviours, one target per
 // 10 behaviours), 50,000 items, no static context; d = 32, H = 4, G = 2, K = 64, R = 3, Adam.
 import { batches, generateSynthetic, userBatches } from '@vql/data';
-import type { CtrBatch, UserBatch } from '@vql/data';
+import type { CtrBatch, CtrSampleSet, UserBatch } from '@vql/data';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { deserialize, serialize } from 'node:v8';
 import { initBackend } from '@vql/runtime';
 import { CtrModel, Trainer, setCausalScanThreads } from '../src/index.js';
 import type { CtrModelConfig, InterestModuleConfig } from '../src/index.js';
@@ -26,6 +28,12 @@ export interface WorkerArgs {
    * from one process and one stretch of time, so a shared machine's drift hits both alike.
    */
   pairWorkers?: number;
+  /**
+   * A file holding this L's generated train samples (v8-serialized): read when it exists, else
+   * written after generating. The harness shares one per L, so the generator (minutes at
+   * L = 10^5, where every impression's label sums over its whole history) runs once per L.
+   */
+  dataCache?: string;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
@@ -45,14 +53,22 @@ const interest: Record<BenchMethod, InterestModuleConfig> = {
 };
 const { L } = args;
 const users = Math.max(2, Math.round(300000 / L));
-const ds = generateSynthetic({
-  seed: 11,
-  numUsers: users,
-  numItems: 50000,
-  numCategories: 200,
-  historyLength: { min: L, median: L, max: Math.round(L * 1.2) },
-  impressionsPerUser: Math.max(1, Math.round(L / 10)),
-});
+const generate = (): CtrSampleSet =>
+  generateSynthetic({
+    seed: 11,
+    numUsers: users,
+    numItems: 50000,
+    numCategories: 200,
+    historyLength: { min: L, median: L, max: Math.round(L * 1.2) },
+    impressionsPerUser: Math.max(1, Math.round(L / 10)),
+  }).samples.train;
+let train: CtrSampleSet;
+if (args.dataCache !== undefined && existsSync(args.dataCache)) {
+  train = deserialize(readFileSync(args.dataCache)) as CtrSampleSet;
+} else {
+  train = generate();
+  if (args.dataCache !== undefined) writeFileSync(args.dataCache, serialize(train));
+}
 const config: CtrModelConfig = {
   numItems: 50000,
   embeddingDim: 32,
@@ -72,8 +88,8 @@ const want = args.warmup + args.steps;
 const list: Array<CtrBatch | UserBatch> = [];
 const source =
   args.layout === 'sample'
-    ? batches(ds.samples.train, { batchSize: args.batchSize, maxLen, shuffle: true, seed: 1, dropLast: true, context: false })
-    : userBatches(ds.samples.train, { batchSize: args.batchSize, maxLen: args.method === 'vql-whole' ? null : L, shuffle: true, seed: 1, context: false });
+    ? batches(train, { batchSize: args.batchSize, maxLen, shuffle: true, seed: 1, dropLast: true, context: false })
+    : userBatches(train, { batchSize: args.batchSize, maxLen: args.method === 'vql-whole' ? null : L, shuffle: true, seed: 1, context: false });
 for (const b of source) {
   list.push(b);
   if (list.length >= want) break;
