@@ -127,7 +127,9 @@ for (const L of lengths) {
         // workers=2 stepping right after a one-thread trainer on the same batches, in one process
         // (steps interleaved, so the machine's drift hits both): the ratio is of that pair. Per-step
         // ratios on this shared machine spread over ~1.4–2.6×, so the pair takes 8 steps (6 at 10^5).
-        const paired = runWorker({ ...workerArgs(method, layout, L), steps: L >= 100000 ? 6 : 8, pairWorkers: 2 });
+        // Five warm-up steps: the replica's thread is still optimising the scan's hot loops in its
+        // first steps (it runs half the calls of the main thread); 10^5 probe: 1.62× after 2, 1.70× after 5.
+        const paired = runWorker({ ...workerArgs(method, layout, L), warmup: 5, steps: L >= 100000 ? 6 : 8, pairWorkers: 2 });
         const p = paired.out?.pair;
         const two: Row = {
           ...paired.row,

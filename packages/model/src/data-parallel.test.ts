@@ -4,7 +4,7 @@ import { tinySyntheticConfig } from '@vql/data/testing';
 import { initBackend } from '@vql/runtime';
 import { CtrModel } from './ctr-model.js';
 import type { CtrModelConfig } from './ctr-model.js';
-import { shardRanges } from './data-parallel.js';
+import { balancedShardRanges, shardRanges } from './data-parallel.js';
 import { FullTargetAttention } from './full-target-attention.js';
 import { registerInterestModule } from './interest-registry.js';
 import { Trainer } from './trainer.js';
@@ -55,6 +55,29 @@ describe('Trainer workers (data-parallel)', () => {
   it('shards are contiguous, cover the batch and are at most as many as its targets', () => {
     expect(shardRanges(10, 3)).toEqual([[0, 3], [3, 6], [6, 10]]);
     expect(shardRanges(2, 4)).toEqual([[0, 1], [1, 2]]);
+  });
+
+  it('user batches are cut by cost: a later range re-reads the events an earlier one holds, so it gets fewer targets', () => {
+    // One user, 100 targets; target i sees 1000 + 100·i events. A range costs its targets plus
+    // 1/50 per event it holds: [0, 75) costs 75 + 8400/50 = 243, [75, 100) costs 25 + 10900/50 = 243.
+    const oneUser = { layout: 'user', size: 100, numUsers: 1, targetOffsets: Int32Array.of(0, 100), historyEnd: Int32Array.from({ length: 100 }, (_, i) => 1000 + 100 * i) } as unknown as UserBatch;
+    expect(balancedShardRanges(oneUser, 2)).toEqual([[0, 75], [75, 100]]);
+    // Four users of 10 targets and 50 events each: nothing is re-read at user boundaries.
+    const fourUsers = { layout: 'user', size: 40, numUsers: 4, targetOffsets: Int32Array.of(0, 10, 20, 30, 40), historyEnd: Int32Array.from({ length: 40 }, (_, i) => 5 * ((i % 10) + 1)) } as unknown as UserBatch;
+    expect(balancedShardRanges(fourUsers, 2)).toEqual([[0, 20], [20, 40]]);
+    const three = balancedShardRanges(oneUser, 3);
+    expect(three.length).toBe(3);
+    expect(three[0]![0]).toBe(0);
+    expect(three[2]![1]).toBe(100);
+    three.slice(1).forEach(([from], i) => expect(from).toBe(three[i]![1]));
+    // Later ranges re-read more events, so they hold fewer targets.
+    const sizes = three.map(([a, b]) => b - a);
+    expect(sizes[0]).toBeGreaterThan(sizes[1]!);
+    expect(sizes[1]).toBeGreaterThan(sizes[2]!);
+    // Per-sample batches keep equal target counts.
+    const sample = [...batches(ds.samples.train, { batchSize: 64, maxLen: 12 })][0]!;
+    expect(balancedShardRanges(sample, 2)).toEqual(shardRanges(sample.size, 2));
+    expect(balancedShardRanges(oneUser, 1)).toEqual([[0, 100]]);
   });
 
   it('full attention, per-sample batches: same seed and workers give identical weights; 2 workers follow 1 within float tolerance', () => {
