@@ -1,6 +1,6 @@
 import { batches } from './batches.js';
 import type { CtrBatch } from './batches.js';
-import { sliceBatch, sliceUserBatch } from './batch-shards.js';
+import { sliceBatch, sliceUserBatch, userSliceEventCount } from './batch-shards.js';
 import { generateSynthetic } from './synthetic.js';
 import { tinySyntheticConfig } from './testing/presets.js';
 import { expandUserBatch, userBatches } from './user-batches.js';
@@ -47,7 +47,10 @@ describe('batch shards', () => {
       const part = expandUserBatch(s, whole.maxLen);
       for (let r = 0; r < s.size; r++) expect(row(part, r)).toEqual(row(whole, cuts[i]! + r));
       expect(Array.from(s.sampleIndex)).toEqual(Array.from(b.sampleIndex.subarray(cuts[i]!, cuts[i + 1]!)));
+      // The count data-parallel training balances on is the slice's own event count.
+      expect(userSliceEventCount(b, cuts[i]!, cuts[i + 1]!)).toBe(s.historyItem.length);
     }
     expect(() => sliceUserBatch(b, 0, b.size + 1)).toThrow(/must be a non-empty range within the batch/);
+    expect(() => userSliceEventCount(b, 3, 3)).toThrow(/userSliceEventCount: rows \[3, 3\) must be a non-empty range/);
   });
 });

@@ -45,6 +45,29 @@ export function sliceBatch(batch: CtrBatch, from: number, to: number): CtrBatch 
 }
 
 /**
+ * Calls `visit(k, events)` for each user k that targets [from, to) of a user batch belong to, in
+ * order, with the number of its events a slice keeps: up to the last one its kept targets see
+ * (historyEnd is non-decreasing within a user). No allocation: data-parallel steps call it often.
+ */
+function forEachSlicedUser(batch: UserBatch, from: number, to: number, visit: (k: number, events: number) => void): void {
+  for (let k = 0; k < batch.numUsers; k++) {
+    if (batch.targetOffsets[k]! >= to || batch.targetOffsets[k + 1]! <= from) continue;
+    visit(k, batch.historyEnd[Math.min(to, batch.targetOffsets[k + 1]!) - 1]!);
+  }
+}
+
+/**
+ * Events `sliceUserBatch(batch, from, to)` holds (a user cut between slices counts in each), without
+ * building the slice: what data-parallel training balances its shards on.
+ */
+export function userSliceEventCount(batch: UserBatch, from: number, to: number): number {
+  checkRange('userSliceEventCount', from, to, batch.size);
+  let events = 0;
+  forEachSlicedUser(batch, from, to, (_, n) => (events += n));
+  return events;
+}
+
+/**
  * Targets [from, to) of a user batch (in its order: users, then each user's targets in time),
  * as a user batch of its own: the users those targets belong to, each with its events up to the
  * last one its kept targets see. A user cut between two slices keeps its events in both (each
@@ -54,16 +77,18 @@ export function sliceUserBatch(batch: UserBatch, from: number, to: number): User
   checkRange('sliceUserBatch', from, to, batch.size);
   const Bu = batch.numUsers;
   const kept: number[] = [];
-  for (let k = 0; k < Bu; k++) if (batch.targetOffsets[k]! < to && batch.targetOffsets[k + 1]! > from) kept.push(k);
+  const keptEvents: number[] = [];
+  forEachSlicedUser(batch, from, to, (k, events) => {
+    kept.push(k);
+    keptEvents.push(events);
+  });
   const eventOffsets = new Int32Array(kept.length + 1);
   const targetOffsets = new Int32Array(kept.length + 1);
   const eventRanges: Array<[number, number]> = [];
   kept.forEach((k, i) => {
-    const last = Math.min(to, batch.targetOffsets[k + 1]!) - 1;
     const e0 = batch.eventOffsets[k]!;
-    // historyEnd is non-decreasing within a user: the last kept target sees the most events.
-    eventRanges.push([e0, e0 + batch.historyEnd[last]!]);
-    eventOffsets[i + 1] = eventOffsets[i]! + batch.historyEnd[last]!;
+    eventRanges.push([e0, e0 + keptEvents[i]!]);
+    eventOffsets[i + 1] = eventOffsets[i]! + keptEvents[i]!;
     targetOffsets[i + 1] = Math.min(to, batch.targetOffsets[k + 1]!) - from;
   });
   const E = eventOffsets[kept.length]!;

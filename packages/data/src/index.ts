@@ -44,4 +44,4 @@ export { generateSynthetic, resolveSyntheticConfig, SYNTHETIC_BEHAVIORS } from '
 export type { SyntheticConfig, ResolvedSyntheticConfig, SyntheticDataset, SyntheticOracle } from './synthetic.js';
 export { datasetStats, percentileLinear } from './stats.js';
 export type { DatasetStats, LengthSummary } from './stats.js';
-export { sliceBatch, sliceUserBatch } from './batch-shards.js';
+export { sliceBatch, sliceUserBatch, userSliceEventCount } from './batch-shards.js';

@@ -165,7 +165,6 @@ for (const L of lengths) {
   }
 }
 
-
 const table = [
   '| who | method | layout | L | batch (history rows: B×L padded per sample; user batches: events, read once) | samples/s | ms/step | peak RSS MB | load avg |',
   '|---|---|---|---|---|---|---|---|---|',

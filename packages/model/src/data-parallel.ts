@@ -1,4 +1,4 @@
-import { isUserBatch, sliceBatch, sliceUserBatch } from '@vql/data';
+import { isUserBatch, sliceBatch, sliceUserBatch, userSliceEventCount } from '@vql/data';
 import type { CtrBatch, UserBatch } from '@vql/data';
 import { heapView, tensorCopyOf, tf, withHostScratch } from '@vql/runtime';
 import type { Tensor, Variable } from '@vql/runtime';
@@ -83,8 +83,8 @@ export function shardRanges(size: number, parts: number): Array<[number, number]
 }
 
 /**
- * The causal scan's cost of one behaviour a range holds, in targets: ~3 µs against ~0.2 ms per
- * target (2026-12-04 probes, whole-history VQL, d_h = 8, K = 64, R = 3).
+ * The causal scan's cost of one behaviour a range holds, in targets: 2–4 µs against ~0.2 ms per
+ * target (2026-12-04 probes, whole-history VQL, d_h = 8, K = 64, R = 3), i.e. 1/100–1/50.
  */
 const EVENT_COST = 1 / 50;
 
@@ -98,15 +98,7 @@ const EVENT_COST = 1 / 50;
  */
 export function balancedShardRanges(batch: CtrBatch | UserBatch, parts: number): Array<[number, number]> {
   if (!isUserBatch(batch) || parts < 2 || batch.size < 2) return shardRanges(batch.size, parts);
-  const { targetOffsets, historyEnd, numUsers } = batch;
-  const cost = (a: number, b: number): number => {
-    let events = 0;
-    for (let k = 0; k < numUsers; k++) {
-      if (targetOffsets[k]! >= b || targetOffsets[k + 1]! <= a) continue;
-      events += historyEnd[Math.min(b, targetOffsets[k + 1]!) - 1]!;
-    }
-    return b - a + EVENT_COST * events;
-  };
+  const cost = (a: number, b: number): number => b - a + EVENT_COST * userSliceEventCount(batch, a, b);
   const size = batch.size;
   // The longest range from `from` that costs at most `budget` (at least one target).
   const reach = (from: number, budget: number): number => {
@@ -158,9 +150,9 @@ interface PoolWorker {
 /**
  * Data-parallel gradients on `workers` threads: each batch is cut into that many contiguous
  * target ranges of about equal cost (`balancedShardRanges`); range 0 runs on the calling thread
- * with the model itself, ranges 1.. on worker threads that each hold a replica (`new CtrModel(model.config)`) and read the main model's
- * weights from shared memory before the step. Each shard's gradient (of its mean loss) comes
- * back through shared memory and the batch gradient is Σ_s (n_s / n)·g_s, summed in shard order:
+ * with the model itself, ranges 1.. on worker threads that each hold a replica
+ * (`new CtrModel(model.config)`) and read the main model's weights from shared memory before the
+ * step. Each shard's gradient (of its mean loss) comes back through shared memory and the batch gradient is Σ_s (n_s / n)·g_s, summed in shard order:
  * the same batch, weights and worker count give the same numbers, and any count gives the
  * one-thread gradient of the per-target loss up to rounding (the VQ loss is a mean over each
  * shard's own unique rows, so that part is the shards' weighted mean). Replicas run their interest
