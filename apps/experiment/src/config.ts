@@ -46,6 +46,10 @@ const syntheticSchema = z
     attentionSharpness: z.number().min(0).optional(),
     latentDim: positiveInt.optional(),
     itemBiasStd: z.number().min(0).optional(),
+    modalityNoise: z.number().min(0).optional(),
+    /** Item content features carrying the first K latent coordinates (@vql/data README). */
+    contentDims: z.number().int().min(0).optional(),
+    contentNoise: z.number().min(0).optional(),
     noise: fraction.optional(),
     targetInterestProb: fraction.optional(),
     confuserProb: fraction.optional(),

@@ -126,6 +126,28 @@ describe('generateSynthetic', () => {
     }
   });
 
+  it('content features carry the item latent vector (plus noise) and leave every other column as without them', () => {
+    const plain = generateSynthetic(tinySyntheticConfig);
+    const withContent = generateSynthetic({ ...tinySyntheticConfig, contentDims: 3, contentNoise: 0.05 });
+    // Same items, times, labels and truth: the content noise has a stream of its own.
+    expect(withContent.table.item).toEqual(plain.table.item);
+    expect(withContent.samples.test.trueProb).toEqual(plain.samples.test.trueProb);
+    expect(withContent.schema.context.map((f) => f.name)).toEqual(['category', 'modality', 'content1', 'content2', 'content3', 'behavior']);
+    expect(plain.schema.context.map((f) => f.name)).toEqual(['category', 'modality', 'behavior']);
+    const { itemVectors, latentDim } = withContent.oracle;
+    for (let k = 0; k < 3; k++) {
+      const col = withContent.table.itemContext[`content${k + 1}`] as Float32Array;
+      expect(Number.isNaN(col[0]!)).toBe(true);
+      let sq = 0;
+      for (let x = 1; x <= withContent.schema.numItems; x++) sq += (col[x]! - itemVectors[x * latentDim + k]!) ** 2;
+      // The residual is the noise: its std is 0.05.
+      expect(Math.sqrt(sq / withContent.schema.numItems)).toBeGreaterThan(0.04);
+      expect(Math.sqrt(sq / withContent.schema.numItems)).toBeLessThan(0.06);
+    }
+    expect(() => generateSynthetic({ ...tinySyntheticConfig, contentDims: 9 })).toThrow(/config\.contentDims must be an integer in 0\.\.latentDim \(8\), got 9/);
+    expect(() => generateSynthetic({ ...tinySyntheticConfig, contentNoise: -1 })).toThrow(/config\.contentNoise/);
+  });
+
   it('validates the config by field name', () => {
     expect(() => generateSynthetic({ ...tinySyntheticConfig, topicsPerCategory: 0 })).toThrow(/config\.topicsPerCategory/);
     expect(() => generateSynthetic({ ...tinySyntheticConfig, confuserProb: 0.7, targetInterestProb: 0.5 })).toThrow(/config\.confuserProb/);

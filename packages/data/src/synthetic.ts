@@ -55,6 +55,15 @@ export interface SyntheticConfig {
   itemBiasStd?: number;
   /** Std of the noise on the item `modality` feature around its topic's coordinate, in units of a category's width; default 0.04. */
   modalityNoise?: number;
+  /**
+   * Item content features `content1` … `contentK`: the first K coordinates of the item's latent
+   * vector plus N(0, contentNoise²), numeric (16 buckets over [−0.7, 0.7]); a stand-in for a
+   * content embedding that carries the item-level part of the match. Default 0 (none, and the
+   * data are those of a config without the field).
+   */
+  contentDims?: number;
+  /** Std of the noise on the content features; default 0.05. */
+  contentNoise?: number;
   /** Time of the earliest possible event, epoch seconds; default 1.6e9. */
   startTime?: number;
   split?: readonly [number, number, number];
@@ -77,7 +86,7 @@ const NULL_MASS = 1;
 const CONFIG_KEYS = new Set<string>([
   'seed', 'numUsers', 'numItems', 'numCategories', 'historyLength', 'topicsPerCategory', 'numInterests', 'latentDim', 'meanGapSeconds',
   'activeSeconds', 'dormantSeconds', 'decayHalfLivesSeconds', 'decayWeights', 'matchWeights', 'behaviorWeights', 'noise', 'impressionsPerUser',
-  'targetInterestProb', 'confuserProb', 'bias', 'itemBiasStd', 'modalityNoise', 'startTime', 'split', 'attentionSharpness',
+  'targetInterestProb', 'confuserProb', 'bias', 'itemBiasStd', 'modalityNoise', 'contentDims', 'contentNoise', 'startTime', 'split', 'attentionSharpness',
 ]);
 
 export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSyntheticConfig {
@@ -128,6 +137,9 @@ export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSynthet
   const targetInterestProb = prob(config.targetInterestProb ?? 0.4, 'targetInterestProb');
   const confuserProb = prob(config.confuserProb ?? 0.4, 'confuserProb');
   if (targetInterestProb + confuserProb > 1) bad('confuserProb', `plus targetInterestProb must be <= 1, got ${targetInterestProb + confuserProb}`);
+  const contentDims = config.contentDims ?? 0;
+  const latent = config.latentDim ?? 8;
+  if (!(Number.isInteger(contentDims) && contentDims >= 0 && contentDims <= latent)) bad('contentDims', `must be an integer in 0..latentDim (${latent}), got ${contentDims}`);
   return {
     seed: config.seed,
     numUsers: config.numUsers,
@@ -152,6 +164,8 @@ export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSynthet
     itemBiasStd: nonNeg(config.itemBiasStd ?? 0.1, 'itemBiasStd'),
     attentionSharpness: nonNeg(config.attentionSharpness ?? 2, 'attentionSharpness'),
     modalityNoise: nonNeg(config.modalityNoise ?? 0.04, 'modalityNoise'),
+    contentDims,
+    contentNoise: nonNeg(config.contentNoise ?? 0.05, 'contentNoise'),
     startTime,
     split,
   };
@@ -185,6 +199,7 @@ interface Catalogue {
   vectors: Float32Array; // [(numItems + 1) · d], unit rows
   bias: Float32Array; // [numItems + 1]
   modality: Float32Array; // [numItems + 1]
+  content: Float32Array[]; // contentDims columns of [numItems + 1]
   /** Draws an item of a global topic, Zipf(0.8) popularity inside the topic. */
   drawFromTopic(topic: number, u: number): number;
 }
@@ -251,6 +266,14 @@ function buildCatalogue(cfg: ResolvedSyntheticConfig, rng: Rng): Catalogue {
     bias[x] = cfg.itemBiasStd * rng.normal();
     modality[x] = (g + 0.5 + cfg.modalityNoise * T * rng.normal()) / (C * T);
   }
+  // Content features from a stream of their own (seeded apart, not drawn from `rng`): every other
+  // column is the same with or without them.
+  const content: Float32Array[] = [];
+  if (cfg.contentDims > 0) {
+    const crng = createRng(`${cfg.seed}:content`);
+    for (let k = 0; k < cfg.contentDims; k++) content.push(new Float32Array(numItems + 1).fill(Number.NaN));
+    for (let x = 1; x <= numItems; x++) for (let k = 0; k < cfg.contentDims; k++) content[k]![x] = vectors[x * d + k]! + cfg.contentNoise * crng.normal();
+  }
   // Items grouped by topic with Zipf(0.8) popularity inside the topic.
   const start = new Int32Array(C * T + 1);
   for (let x = 1; x <= numItems; x++) start[topic[x]! + 1]!++;
@@ -272,6 +295,7 @@ function buildCatalogue(cfg: ResolvedSyntheticConfig, rng: Rng): Catalogue {
     vectors,
     bias,
     modality,
+    content,
     drawFromTopic: (g, u) => items[drawCdf(cdf, start[g]!, start[g + 1]!, u)]!,
   };
 }
@@ -513,6 +537,9 @@ function simulateUser(
 }
 
 
+/** Bucket edges of the content features: 16 buckets over [−0.7, 0.7] (a unit vector's coordinates in R^8 are ~±0.35). */
+const CONTENT_EDGES = Array.from({ length: 15 }, (_, k) => Math.round((-0.7 + 0.1 * k) * 10) / 10);
+
 /** Step 4: the event table and its schema (category, modality: item scope; behavior: event scope). */
 function assembleTable(
   cfg: ResolvedSyntheticConfig,
@@ -529,6 +556,7 @@ function assembleTable(
       { name: 'category', kind: 'categorical', scope: 'item', vocabSize: C },
       // Bucket edges between the topic coordinates (C·T + 1 buckets incl. the missing one).
       { name: 'modality', kind: 'numeric', scope: 'item', boundaries: C * T > 1 ? Array.from({ length: C * T - 1 }, (_, k) => (k + 1) / (C * T)) : [0.5] },
+      ...cat.content.map((_, k) => ({ name: `content${k + 1}`, kind: 'numeric' as const, scope: 'item' as const, boundaries: CONTENT_EDGES })),
       { name: 'behavior', kind: 'categorical', scope: 'event', vocabSize: SYNTHETIC_BEHAVIORS.length },
     ],
     hasExplicitLabels: false,
@@ -543,7 +571,7 @@ function assembleTable(
     time: events.time,
     label: new Float32Array(total).fill(1),
     eventContext: { behavior: events.behavior },
-    itemContext: { category: cat.category, modality: cat.modality },
+    itemContext: { category: cat.category, modality: cat.modality, ...Object.fromEntries(cat.content.map((col, k) => [`content${k + 1}`, col])) },
     rawUserId: Float64Array.from({ length: numUsers + 1 }, (_, u) => u),
     rawItemId: Float64Array.from({ length: numItems + 1 }, (_, x) => x),
     vocabularies: {
@@ -551,7 +579,7 @@ function assembleTable(
       behavior: ['', ...SYNTHETIC_BEHAVIORS],
     },
     // Generated, not read: nothing to clean.
-    report: { ...emptyCleaningReport(), rowsRead: total, eventsKept: total, itemsMissingContext: { category: 0, modality: 0 } },
+    report: { ...emptyCleaningReport(), rowsRead: total, eventsKept: total, itemsMissingContext: { category: 0, modality: 0, ...Object.fromEntries(cat.content.map((_, k) => [`content${k + 1}`, 0])) } },
   };
 }
 
