@@ -137,9 +137,9 @@ export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSynthet
   const targetInterestProb = prob(config.targetInterestProb ?? 0.4, 'targetInterestProb');
   const confuserProb = prob(config.confuserProb ?? 0.4, 'confuserProb');
   if (targetInterestProb + confuserProb > 1) bad('confuserProb', `plus targetInterestProb must be <= 1, got ${targetInterestProb + confuserProb}`);
+  const latentDim = posInt(config.latentDim ?? 8, 'latentDim');
   const contentDims = config.contentDims ?? 0;
-  const latent = config.latentDim ?? 8;
-  if (!(Number.isInteger(contentDims) && contentDims >= 0 && contentDims <= latent)) bad('contentDims', `must be an integer in 0..latentDim (${latent}), got ${contentDims}`);
+  if (!(Number.isInteger(contentDims) && contentDims >= 0 && contentDims <= latentDim)) bad('contentDims', `must be an integer in 0..latentDim (${latentDim}), got ${contentDims}`);
   return {
     seed: config.seed,
     numUsers: config.numUsers,
@@ -148,7 +148,7 @@ export function resolveSyntheticConfig(config: SyntheticConfig): ResolvedSynthet
     historyLength: { min: h.min, median: h.median, max: h.max, sigma: h.sigma ?? 0.6 },
     topicsPerCategory: topics,
     numInterests: { min: ni.min, max: ni.max },
-    latentDim: posInt(config.latentDim ?? 8, 'latentDim'),
+    latentDim,
     meanGapSeconds: pos(config.meanGapSeconds ?? 1800, 'meanGapSeconds'),
     activeSeconds: pos(config.activeSeconds ?? 4 * DAY, 'activeSeconds'),
     dormantSeconds: pos(config.dormantSeconds ?? 40 * DAY, 'dormantSeconds'),
@@ -199,7 +199,8 @@ interface Catalogue {
   vectors: Float32Array; // [(numItems + 1) · d], unit rows
   bias: Float32Array; // [numItems + 1]
   modality: Float32Array; // [numItems + 1]
-  content: Float32Array[]; // contentDims columns of [numItems + 1]
+  /** content1 … contentK (in that order), each [numItems + 1]; empty without content features. */
+  content: Record<string, Float32Array>;
   /** Draws an item of a global topic, Zipf(0.8) popularity inside the topic. */
   drawFromTopic(topic: number, u: number): number;
 }
@@ -268,12 +269,12 @@ function buildCatalogue(cfg: ResolvedSyntheticConfig, rng: Rng): Catalogue {
   }
   // Content features from a stream of their own (seeded apart, not drawn from `rng`): every other
   // column is the same with or without them.
-  const content: Float32Array[] = [];
+  const columns = Array.from({ length: cfg.contentDims }, () => new Float32Array(numItems + 1).fill(Number.NaN));
   if (cfg.contentDims > 0) {
     const crng = createRng(`${cfg.seed}:content`);
-    for (let k = 0; k < cfg.contentDims; k++) content.push(new Float32Array(numItems + 1).fill(Number.NaN));
-    for (let x = 1; x <= numItems; x++) for (let k = 0; k < cfg.contentDims; k++) content[k]![x] = vectors[x * d + k]! + cfg.contentNoise * crng.normal();
+    for (let x = 1; x <= numItems; x++) for (let k = 0; k < cfg.contentDims; k++) columns[k]![x] = vectors[x * d + k]! + cfg.contentNoise * crng.normal();
   }
+  const content = Object.fromEntries(columns.map((col, k) => [`content${k + 1}`, col]));
   // Items grouped by topic with Zipf(0.8) popularity inside the topic.
   const start = new Int32Array(C * T + 1);
   for (let x = 1; x <= numItems; x++) start[topic[x]! + 1]!++;
@@ -556,7 +557,7 @@ function assembleTable(
       { name: 'category', kind: 'categorical', scope: 'item', vocabSize: C },
       // Bucket edges between the topic coordinates (C·T + 1 buckets incl. the missing one).
       { name: 'modality', kind: 'numeric', scope: 'item', boundaries: C * T > 1 ? Array.from({ length: C * T - 1 }, (_, k) => (k + 1) / (C * T)) : [0.5] },
-      ...cat.content.map((_, k) => ({ name: `content${k + 1}`, kind: 'numeric' as const, scope: 'item' as const, boundaries: CONTENT_EDGES })),
+      ...Object.keys(cat.content).map((name) => ({ name, kind: 'numeric' as const, scope: 'item' as const, boundaries: CONTENT_EDGES })),
       { name: 'behavior', kind: 'categorical', scope: 'event', vocabSize: SYNTHETIC_BEHAVIORS.length },
     ],
     hasExplicitLabels: false,
@@ -571,7 +572,7 @@ function assembleTable(
     time: events.time,
     label: new Float32Array(total).fill(1),
     eventContext: { behavior: events.behavior },
-    itemContext: { category: cat.category, modality: cat.modality, ...Object.fromEntries(cat.content.map((col, k) => [`content${k + 1}`, col])) },
+    itemContext: { category: cat.category, modality: cat.modality, ...cat.content },
     rawUserId: Float64Array.from({ length: numUsers + 1 }, (_, u) => u),
     rawItemId: Float64Array.from({ length: numItems + 1 }, (_, x) => x),
     vocabularies: {
@@ -579,7 +580,7 @@ function assembleTable(
       behavior: ['', ...SYNTHETIC_BEHAVIORS],
     },
     // Generated, not read: nothing to clean.
-    report: { ...emptyCleaningReport(), rowsRead: total, eventsKept: total, itemsMissingContext: { category: 0, modality: 0, ...Object.fromEntries(cat.content.map((_, k) => [`content${k + 1}`, 0])) } },
+    report: { ...emptyCleaningReport(), rowsRead: total, eventsKept: total, itemsMissingContext: { category: 0, modality: 0, ...Object.fromEntries(Object.keys(cat.content).map((name) => [name, 0])) } },
   };
 }
 

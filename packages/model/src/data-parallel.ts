@@ -152,7 +152,8 @@ interface PoolWorker {
  * target ranges of about equal cost (`balancedShardRanges`); range 0 runs on the calling thread
  * with the model itself, ranges 1.. on worker threads that each hold a replica
  * (`new CtrModel(model.config)`) and read the main model's weights from shared memory before the
- * step. Each shard's gradient (of its mean loss) comes back through shared memory and the batch gradient is Σ_s (n_s / n)·g_s, summed in shard order:
+ * step. Each shard's gradient (of its mean loss) comes back through shared memory and the batch
+ * gradient is Σ_s (n_s / n)·g_s, summed in shard order:
  * the same batch, weights and worker count give the same numbers, and any count gives the
  * one-thread gradient of the per-target loss up to rounding (the VQ loss is a mean over each
  * shard's own unique rows, so that part is the shards' weighted mean). Replicas run their interest
