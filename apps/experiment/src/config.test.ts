@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixedBudgetSizes, multiScaleSizes, parseExperimentConfig } from './config.js';
+import { fixedBudgetSizes, multiScaleSizes, parseExperimentConfig, runBudgetSeconds } from './config.js';
 import { loadConfig } from './load-config.js';
 import { planRuns } from './plan.js';
 import { PRESETS } from './presets.js';
@@ -12,6 +12,9 @@ function configFile(content: unknown): string {
   writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
   return path;
 }
+
+// paper with the K, G and L sweeps a config can add (paper itself leaves K and G out for time).
+const withSweeps = { ...PRESETS.paper, studies: { ...PRESETS.paper.studies, codebookSweep: [16, 64, 256], groupSweep: [1, 2, 4], lengthSweep: [100, 300, 1000] } };
 
 describe('presets', () => {
   it.each(Object.keys(PRESETS))('%s is a valid config', (name) => {
@@ -36,6 +39,11 @@ describe('presets', () => {
     expect(runs.filter((r) => r.method === 'vql' && r.variant === 'whole-history').map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['10000/1', '10000/2', '10000/3']);
     expect(runs.filter((r) => r.method === 'floor' && r.variant === 'whole-history').map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['10000/1', '10000/2', '10000/3']);
     expect(runs.filter((r) => r.method === 'oracle' && r.variant === 'at-L' && r.seed === 1).map((r) => r.L).sort((a, b) => a - b)).toEqual([100, 300, 1000, 10_000]);
+    // Every method is in the main comparison at both L; the costly ones on the first seed only.
+    for (const method of PRESETS.paper.methods) {
+      const seeds = new Set(runs.filter((r) => r.studies.includes('main') && r.method === method && r.L === 1000).map((r) => r.seed));
+      expect([...seeds].sort()).toEqual(PRESETS.paper.studies.seedsPerMethod?.[method] === 1 ? [1] : [1, 2, 3]);
+    }
     const synthetic = PRESETS.paper.datasets.find((d) => d.name === 'synthetic')!;
     expect(synthetic.maxTrainSamples).toBeUndefined();
     const s = synthetic.synthetic!;
@@ -47,26 +55,47 @@ describe('presets', () => {
     expect(Math.floor(quick.numUsers * quick.impressionsPerUser! * quick.split![2]!)).toBeGreaterThanOrEqual(20_000);
   });
 
+  it('runs the ablations, sweeps and latency on the first sweepSeeds seeds only', () => {
+    const runs = planRuns(PRESETS.paper, new Set(['synthetic']));
+    const apart = runs.filter((r) => !r.studies.includes('main'));
+    expect(new Set(apart.flatMap((r) => r.studies))).toEqual(new Set(['ablation', 'length-sweep', 'latency']));
+    expect(new Set(apart.map((r) => r.seed))).toEqual(new Set([1]));
+    const everySeed = planRuns({ ...PRESETS.paper, studies: { ...PRESETS.paper.studies, sweepSeeds: undefined } }, new Set(['synthetic']));
+    expect(new Set(everySeed.filter((r) => r.studies.includes('ablation')).map((r) => r.seed))).toEqual(new Set([1, 2, 3]));
+  });
+
+  it('gives each L its run budget: a number everywhere, an object per L', () => {
+    expect(runBudgetSeconds(PRESETS.paper.train, 10_000)).toBe(350);
+    expect(runBudgetSeconds(PRESETS.paper.train, 1000)).toBeUndefined();
+    expect(runBudgetSeconds({ ...PRESETS.paper.train, maxRunSeconds: 60 }, 1000)).toBe(60);
+    expect(() => parseExperimentConfig({ ...PRESETS.paper, train: { ...PRESETS.paper.train, maxRunSeconds: { ten: 5 } } })).toThrow(
+      /config\.train\.maxRunSeconds: must be seconds \(> 0\) or an object from history length L/,
+    );
+    expect(() => parseExperimentConfig({ ...PRESETS.paper, studies: { ...PRESETS.paper.studies, sweepSeeds: 4 } })).toThrow(
+      /config\.studies\.sweepSeeds: is 4 but seeds lists 3/,
+    );
+  });
+
   it('the G sweep keeps the total code budget fixed', () => {
-    const runs = planRuns(PRESETS.paper, new Set(['synthetic'])).filter((r) => r.studies.includes('group-sweep') && r.seed === 1);
+    const runs = planRuns(withSweeps, new Set(['synthetic'])).filter((r) => r.studies.includes('group-sweep') && r.seed === 1);
     const budget = PRESETS.paper.model.codebookSizes.reduce((a, b) => a + b, 0);
     expect(runs.map((r) => r.codebookSizes.length).sort()).toEqual([1, 2, 4]);
     for (const r of runs) expect(r.codebookSizes.reduce((a, b) => a + b, 0)).toBe(budget);
   });
 
-  it('quick covers the main comparison, ablations, the L sweep and latency; paper adds the K and G sweeps', () => {
+  it('quick covers the main comparison, ablations, the L sweep and latency; real datasets stay out of paper', () => {
     const quick = planRuns(PRESETS.quick, new Set(['synthetic', 'movielens']));
     expect([...new Set(quick.flatMap((r) => r.studies))].sort()).toEqual(['ablation', 'latency', 'length-sweep', 'main']);
-    const runs = planRuns(PRESETS.paper, new Set(['synthetic', 'movielens']));
+    const runs = planRuns(withSweeps, new Set(['synthetic', 'movielens']));
     const studies = new Set(runs.flatMap((r) => r.studies));
     expect([...studies].sort()).toEqual(['ablation', 'codebook-sweep', 'group-sweep', 'latency', 'length-sweep', 'main']);
     expect(runs.filter((r) => r.method === 'oracle').every((r) => r.dataset === 'synthetic')).toBe(true);
-    expect(runs.some((r) => r.dataset === 'taobao')).toBe(false);
+    expect(runs.some((r) => r.dataset === 'movielens')).toBe(false);
     expect(new Set(runs.map((r) => r.id)).size).toBe(runs.length);
   });
 
   it('trains a run shared by several studies once (the main VQL run is a K, G and L sweep point)', () => {
-    const runs = planRuns({ ...PRESETS.paper, seeds: [1] }, new Set(['synthetic']));
+    const runs = planRuns({ ...withSweeps, seeds: [1], studies: { ...withSweeps.studies, sweepSeeds: 1 } }, new Set(['synthetic']));
     const mainVql = runs.filter((r) => r.method === 'vql' && r.variant === 'default' && r.L === 1000 && r.studies.includes('main'));
     expect(mainVql).toHaveLength(1);
     expect(mainVql[0]!.studies.sort()).toEqual(['codebook-sweep', 'group-sweep', 'length-sweep', 'main']);

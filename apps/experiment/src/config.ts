@@ -118,9 +118,15 @@ const trainSchema = z
     dropout: z.number().min(0).lt(1).default(0),
     /**
      * Runs whose estimated training time (measured on a few steps × steps per epoch × epochs)
-     * exceeds this are not trained; the results say "not run: cost" with the estimate.
+     * exceeds this are not trained; the results say "not run: cost" with the estimate. A number
+     * is the budget at every L; an object maps L (as a key: "10000") to its budget, and an L it
+     * does not list has none.
      */
-    maxRunSeconds: z.number().positive().optional(),
+    maxRunSeconds: z
+      .union([z.number().positive(), z.record(z.string().regex(/^[1-9][0-9]*$/), z.number().positive())], {
+        error: 'must be seconds (> 0) or an object from history length L ("10000") to seconds',
+      })
+      .optional(),
   })
   .strict();
 
@@ -151,6 +157,16 @@ const studiesSchema = z
     /** Methods trained in the L sweep (intersected with `methods`). */
     lengthSweepMethods: z.array(z.enum(METHOD_NAMES)),
     latency: latencySchema.nullable(),
+    /**
+     * The ablations, the K / G / L sweeps and latency run on the first `sweepSeeds` of `seeds`
+     * (default: all); the main comparison always runs on every seed.
+     */
+    sweepSeeds: positiveInt.optional(),
+    /**
+     * Methods that run the main comparison on only the first N of `seeds` (costly baselines in a
+     * time budget); the report shows each row's seed count. Unlisted methods run every seed.
+     */
+    seedsPerMethod: z.partialRecord(z.enum(METHOD_NAMES), positiveInt).optional(),
   })
   .strict();
 
@@ -191,6 +207,9 @@ export const experimentConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['datasets', i, 'longctr'], message: 'is required for the longctr dataset ({ "dir": ... })' });
       }
     });
+    if (cfg.studies.sweepSeeds !== undefined && cfg.studies.sweepSeeds > cfg.seeds.length) {
+      ctx.addIssue({ code: 'custom', path: ['studies', 'sweepSeeds'], message: `is ${cfg.studies.sweepSeeds} but seeds lists ${cfg.seeds.length}` });
+    }
     const names = cfg.datasets.map((d) => d.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup !== undefined) ctx.addIssue({ code: 'custom', path: ['datasets'], message: `lists "${dup}" twice` });
@@ -200,6 +219,12 @@ export type ExperimentConfig = z.infer<typeof experimentConfigSchema>;
 /** A config as written (defaults may be left out). */
 export type ExperimentConfigInput = z.input<typeof experimentConfigSchema>;
 export type DatasetConfig = ExperimentConfig['datasets'][number];
+
+/** The training-time budget of a run at history length L (`train.maxRunSeconds`), or none. */
+export function runBudgetSeconds(train: ExperimentConfig['train'], L: number): number | undefined {
+  const budget = train.maxRunSeconds;
+  return typeof budget === 'object' ? budget[String(L)] : budget;
+}
 
 /** The main-comparison lengths of a dataset (its `maxLen`, as a list). */
 export function mainLengths(ds: DatasetConfig): number[] {

@@ -7,6 +7,7 @@ import { CtrModel, Trainer, layoutBatchCount, layoutBatches, predictSamples } fr
 import type { BatchLayout } from '@vql/model';
 import { initBackend } from '@vql/runtime';
 import type { DatasetName, ExperimentConfig } from './config.js';
+import { runBudgetSeconds } from './config.js';
 import { prepareDataset } from './datasets.js';
 import type { PreparedDataset } from './datasets.js';
 import { modelConfigFor } from './methods/model-config.js';
@@ -86,10 +87,11 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
         const { probs, values } = entry.reference({ spec, config, data });
         return probs === null ? values : { ...scored(outDir, spec, data, probs), ...values };
       }
-      const cost = config.train.maxRunSeconds === undefined ? null : estimateCost(spec, config, data);
-      if (cost !== null && cost > config.train.maxRunSeconds!) {
-        log(`not running ${spec.method} at L=${spec.L}: estimated ${Math.round(cost)} s > maxRunSeconds ${config.train.maxRunSeconds}`);
-        return { status: 'not-run-cost', historyPolicy: 'newest-L', note: `estimated ${Math.round(cost)} s to train (${config.train.epochs} epochs, measured on ${COST_PROBE_STEPS} steps) > budget ${config.train.maxRunSeconds} s` };
+      const budget = runBudgetSeconds(config.train, spec.L);
+      const cost = budget === undefined ? null : estimateCost(spec, config, data);
+      if (cost !== null && cost > budget!) {
+        log(`not running ${spec.method} at L=${spec.L}: estimated ${Math.round(cost)} s > maxRunSeconds ${budget}`);
+        return { status: 'not-run-cost', historyPolicy: 'newest-L', note: `estimated ${Math.round(cost)} s to train (${config.train.epochs} epochs, measured on ${COST_PROBE_STEPS} steps) > budget ${budget} s` };
       }
       const result = trainAndPredict(spec, config, data);
       return { ...scored(outDir, spec, data, result.probs), ...result.values, historyPolicy: wholeHistory(spec) ? 'whole-history' : 'newest-L' };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DatasetName, ExperimentConfig } from './config.js';
+import type { DatasetName, ExperimentConfig, MethodName } from './config.js';
 import { VQL_ABLATIONS, fixedBudgetSizes, mainLengths, multiScaleSizes } from './config.js';
 import { methodEntry, methodWithRole } from './methods/table.js';
 import type { RunSpec, Study } from './run-spec.js';
@@ -46,12 +46,21 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
     const variants = methodEntry(params.method).variants?.(params.dataset) ?? ['default'];
     for (const variant of variants) runs.push({ ...params, variant });
   };
+  // Costly baselines may run the main comparison on fewer seeds; the sweeps on the first `sweepSeeds`.
+  const mainSeeds = (method: MethodName): Set<number> => new Set(config.seeds.slice(0, studies.seedsPerMethod?.[method] ?? config.seeds.length));
+  const sweepSeeds = new Set(config.seeds.slice(0, studies.sweepSeeds ?? config.seeds.length));
   for (const seed of config.seeds) {
+    const sweeps = sweepSeeds.has(seed);
     for (const ds of datasets) {
       const lengths = mainLengths(ds);
       for (const L of lengths) {
         const base = { dataset: ds.name, L, codebookSizes: model.codebookSizes, heads: model.heads, seed };
-        if (studies.main) for (const method of config.methods) pushMethod({ ...base, study: 'main', method });
+        if (studies.main) {
+          for (const method of config.methods) {
+            if (!mainSeeds(method).has(seed)) continue;
+            pushMethod({ ...base, study: 'main', method });
+          }
+        }
       }
       if (studies.main && studies.wholeHistoryVql && ds.name === 'synthetic' && config.methods.includes(SUBJECT)) {
         // Sees every behaviour whatever L is: trained once, listed with the largest main L.
@@ -63,13 +72,13 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
       }
       const base = { dataset: ds.name, L: lengths[0]!, codebookSizes: model.codebookSizes, heads: model.heads, seed };
       const ablate = studies.ablations === true || (Array.isArray(studies.ablations) && studies.ablations.includes(ds.name));
-      if (ablate && config.methods.includes(SUBJECT)) {
+      if (sweeps && ablate && config.methods.includes(SUBJECT)) {
         for (const variant of VQL_ABLATIONS) runs.push(({ ...base, study: 'ablation', method: SUBJECT, variant }));
       }
     }
     // Sensitivity studies run on the first dataset (synthetic in the presets: the ultra-long one).
     const first = datasets[0];
-    if (first === undefined) continue;
+    if (first === undefined || !sweeps) continue;
     const base = { dataset: first.name, L: mainLengths(first)[0]!, heads: model.heads, seed, variant: 'default' };
     if (config.methods.includes(SUBJECT)) {
       for (const K of studies.codebookSweep) {
