@@ -28,9 +28,16 @@ const USER_CHUNK = 16;
 /** Steps timed (after one untimed warm-up step) to estimate a run's cost before training it. */
 const COST_PROBE_STEPS = 3;
 
+/** A `RunExecutor` that says whether its process is still fit for more runs. */
+export interface TrainingExecutor extends RunExecutor {
+  /** False after a training step failed inside the backend (e.g. wasm out of bounds): start a fresh process. */
+  readonly sound: boolean;
+}
+
 /** Trains and evaluates real models; datasets are prepared once per (dataset, seed). */
-export function createExecutor(dataDir: string, log: (line: string) => void = (l) => console.log(l)): RunExecutor {
+export function createExecutor(dataDir: string, log: (line: string) => void = (l) => console.log(l)): TrainingExecutor {
   const cache = new Map<string, PreparedDataset>();
+  let sound = true;
   const testSetsWritten = new Set<string>();
 
   async function dataset(config: ExperimentConfig, name: DatasetName, seed: number): Promise<PreparedDataset> {
@@ -72,6 +79,9 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
   // Explicit: the baseline kinds the method table names become buildable by @vql/model.
   registerBaselines();
   return {
+    get sound() {
+      return sound;
+    },
     async prepare(config) {
       await initBackend({ backend: config.backend });
     },
@@ -88,7 +98,19 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
         return probs === null ? values : { ...scored(outDir, spec, data, probs), ...values };
       }
       const budget = runBudgetSeconds(config.train, spec.L);
-      const cost = budget === undefined ? null : estimateCost(spec, config, data);
+      let cost: number | null = null;
+      if (budget !== undefined) {
+        try {
+          cost = estimateCost(spec, config, data);
+        } catch (error) {
+          // A step that cannot run at all (wasm heap exhausted at this L) is a cost, not a crash of
+          // the whole experiment; the process's backend is not trusted after it.
+          sound = false;
+          const why = (error as Error).message;
+          log(`not running ${spec.method} at L=${spec.L}: one training step failed (${why})`);
+          return { status: 'not-run-cost', historyPolicy: 'newest-L', note: `one training step (batch ${config.train.batchSize}) failed at this L: ${why}` };
+        }
+      }
       if (cost !== null && cost > budget!) {
         log(`not running ${spec.method} at L=${spec.L}: estimated ${Math.round(cost)} s > maxRunSeconds ${budget}`);
         return { status: 'not-run-cost', historyPolicy: 'newest-L', note: `estimated ${Math.round(cost)} s to train (${config.train.epochs} epochs, measured on ${COST_PROBE_STEPS} steps) > budget ${budget} s` };

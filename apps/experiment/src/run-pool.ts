@@ -17,9 +17,13 @@ export interface RunRequest {
 }
 
 /** Worker → parent: the run's values, or why it failed. */
-export type RunReply =
+export type RunReply = (
   | { readonly id: number; readonly values: Partial<RunRecord> }
-  | { readonly id: number; readonly error: ReplyError };
+  | { readonly id: number; readonly error: ReplyError }
+) & {
+  /** The worker is not fit for more runs (its backend failed): the pool replaces it. */
+  readonly retire?: true;
+};
 
 /** An error as it crosses the process boundary; `source` and `code` are set for a `VqlError`. */
 export interface ReplyError {
@@ -64,6 +68,8 @@ interface Worker {
  */
 export class RunProcessPool implements RunExecutor {
   private readonly workers: Worker[] = [];
+  /** Whether the signal and exit handlers are installed (once, however many workers come and go). */
+  private listening = false;
   private readonly waiting: Array<(w: Worker) => void> = [];
   private readonly pending = new Map<number, { resolve: (v: Partial<RunRecord>) => void; reject: (e: Error) => void; worker: Worker }>();
   private nextId = 0;
@@ -85,7 +91,8 @@ export class RunProcessPool implements RunExecutor {
   ) {}
 
   private start(): Worker {
-    if (this.workers.length === 0) {
+    if (!this.listening) {
+      this.listening = true;
       for (const signal of RunProcessPool.SIGNALS) process.once(signal, this.onSignal);
       process.once('exit', this.onExit);
     }
@@ -102,7 +109,8 @@ export class RunProcessPool implements RunExecutor {
       const job = this.pending.get(reply.id);
       if (job === undefined) return;
       this.pending.delete(reply.id);
-      this.release(worker);
+      if (reply.retire === true) this.retire(worker);
+      else this.release(worker);
       if ('values' in reply) job.resolve(reply.values);
       else job.reject(errorFromReply(reply.error));
     });
@@ -117,6 +125,18 @@ export class RunProcessPool implements RunExecutor {
     });
     this.workers.push(worker);
     return worker;
+  }
+
+  /** Stops a worker that must not run more; a run waiting for a worker gets a fresh process. */
+  private retire(worker: Worker): void {
+    const at = this.workers.indexOf(worker);
+    if (at >= 0) this.workers.splice(at, 1);
+    worker.child.kill();
+    const take = this.waiting.shift();
+    if (take === undefined) return;
+    const fresh = this.start();
+    fresh.busy = true;
+    take(fresh);
   }
 
   private release(worker: Worker): void {
@@ -149,5 +169,6 @@ export class RunProcessPool implements RunExecutor {
     this.workers.length = 0;
     for (const signal of RunProcessPool.SIGNALS) process.off(signal, this.onSignal);
     process.off('exit', this.onExit);
+    this.listening = false;
   }
 }

@@ -18,7 +18,8 @@ process.on('message', (request: RunRequest) => {
     } catch (err) {
       reply = { id: request.id, error: replyError(err) };
     }
-    process.send!(reply);
+    // A process whose backend failed mid-step is retired by the pool after this reply.
+    process.send!(executor.sound ? reply : { ...reply, retire: true });
   })();
 });
 // The parent went away (finished, killed or crashed): nothing left to run for.
