@@ -104,7 +104,9 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
           cost = estimateCost(spec, config, data);
         } catch (error) {
           // A step that cannot run at all (wasm heap exhausted at this L) is a cost, not a crash of
-          // the whole experiment; the process's backend is not trusted after it.
+          // the whole experiment; the process's backend is not trusted after it. Anything else
+          // (a config or code error) still ends the experiment.
+          if (!isBackendFailure(error)) throw error;
           sound = false;
           const why = (error as Error).message;
           log(`not running ${spec.method} at L=${spec.L}: one training step failed (${why})`);
@@ -122,6 +124,17 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
       cache.clear();
     },
   };
+}
+
+// The WebAssembly global without the DOM lib's types (this package compiles against Node's only).
+const wasmRuntimeError = (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly.RuntimeError;
+
+/**
+ * Errors of the backend itself rather than of the code driving it: a WebAssembly trap (tfjs-wasm
+ * out of bounds when a step's tensors exceed its heap) or a failed buffer allocation.
+ */
+export function isBackendFailure(error: unknown): boolean {
+  return error instanceof wasmRuntimeError || (error instanceof RangeError && /allocation failed|Invalid typed array length|Array buffer/i.test(error.message));
 }
 
 function testMetrics(test: CtrSampleSet, probs: Float32Array): Partial<RunRecord> {
