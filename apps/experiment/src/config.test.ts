@@ -68,6 +68,9 @@ describe('presets', () => {
     expect(runBudgetSeconds(PRESETS.paper.train, 10_000)).toBe(350);
     expect(runBudgetSeconds(PRESETS.paper.train, 1000)).toBeUndefined();
     expect(runBudgetSeconds({ ...PRESETS.paper.train, maxRunSeconds: 60 }, 1000)).toBe(60);
+    // Whole-history runs (no particular L) get only a budget for every L.
+    expect(runBudgetSeconds(PRESETS.paper.train, undefined)).toBeUndefined();
+    expect(runBudgetSeconds({ ...PRESETS.paper.train, maxRunSeconds: 60 }, undefined)).toBe(60);
     expect(() => parseExperimentConfig({ ...PRESETS.paper, train: { ...PRESETS.paper.train, maxRunSeconds: { ten: 5 } } })).toThrow(
       /config\.train\.maxRunSeconds: must be seconds \(> 0\) or an object from history length L/,
     );

@@ -220,10 +220,14 @@ export type ExperimentConfig = z.infer<typeof experimentConfigSchema>;
 export type ExperimentConfigInput = z.input<typeof experimentConfigSchema>;
 export type DatasetConfig = ExperimentConfig['datasets'][number];
 
-/** The training-time budget of a run at history length L (`train.maxRunSeconds`), or none. */
-export function runBudgetSeconds(train: ExperimentConfig['train'], L: number): number | undefined {
+/**
+ * The training-time budget of a run at history length L (`train.maxRunSeconds`), or none; a run
+ * at no particular L (whole history) gets only a budget that holds for every L.
+ */
+export function runBudgetSeconds(train: ExperimentConfig['train'], L: number | undefined): number | undefined {
   const budget = train.maxRunSeconds;
-  return typeof budget === 'object' ? budget[String(L)] : budget;
+  if (typeof budget !== 'object') return budget;
+  return L === undefined ? undefined : budget[String(L)];
 }
 
 /** The main-comparison lengths of a dataset (its `maxLen`, as a list). */

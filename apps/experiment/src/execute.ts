@@ -97,7 +97,9 @@ export function createExecutor(dataDir: string, log: (line: string) => void = (l
         const { probs, values } = entry.reference({ spec, config, data });
         return probs === null ? values : { ...scored(outDir, spec, data, probs), ...values };
       }
-      const budget = runBudgetSeconds(config.train, spec.L);
+      // A whole-history run is at no particular L (listed with the largest): only a budget for
+      // every L applies to it.
+      const budget = runBudgetSeconds(config.train, wholeHistory(spec) ? undefined : spec.L);
       let cost: number | null = null;
       if (budget !== undefined) {
         try {
