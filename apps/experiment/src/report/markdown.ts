@@ -124,12 +124,24 @@ export function mainGroups(rows: AggregateRow[]): Array<{ dataset: string; L: nu
   return datasets.flatMap((d) => out.filter((g) => g.dataset === d).sort((a, b) => a.L - b.L));
 }
 
-/** The headline: synthetic data (else the first dataset) at its largest main L. */
+/**
+ * The headline: synthetic data (else the first dataset) at the main L where most neural methods
+ * were trained, the largest such L on a tie (where a cost budget left only the L-free methods, a
+ * "best baseline" would mean nothing).
+ */
 export function headlineGroup(rows: AggregateRow[]): { dataset: string; L: number } | undefined {
   const groups = mainGroups(rows);
   const dataset = groups.some((g) => g.dataset === 'synthetic') ? 'synthetic' : groups[0]?.dataset;
-  const ofDataset = groups.filter((g) => g.dataset === dataset);
-  return ofDataset[ofDataset.length - 1];
+  const trained = (g: { dataset: string; L: number }) => comparisonRows(rows, g.dataset, g.L).filter((r) => isNeural(r) && r.status === 'ok' && r.metrics.auc !== undefined).length;
+  let best: { dataset: string; L: number } | undefined;
+  for (const g of groups.filter((x) => x.dataset === dataset)) if (best === undefined || trained(g) >= trained(best)) best = g;
+  return best;
+}
+
+/** The headline's rows: the comparison at L and the whole-history runs (at no particular L) filed at another L. */
+function headlineRows(rows: AggregateRow[], dataset: string, L: number): AggregateRow[] {
+  const whole = trainRows(rows).filter((r) => r.dataset === dataset && r.L !== L && r.variant === 'whole-history' && inStudy(r, 'main') && !isFullOracle(r));
+  return sortRows([...comparisonRows(rows, dataset, L), ...whole]);
 }
 
 /** The full-history oracle of a dataset (the same model whatever L the run was filed under). */
@@ -199,7 +211,7 @@ function headline(rows: AggregateRow[], evidence: PairedEvidence): string[] {
   const group = headlineGroup(rows);
   if (group === undefined) return ['## Headline', '', 'No main comparison in these results.'];
   const { dataset, L } = group;
-  const table = comparisonRows(rows, dataset, L);
+  const table = headlineRows(rows, dataset, L);
   const vql = vqlRow(rows, dataset, L);
   const withCost = table.some((r) => costAt(rows, r.method, L, 'latencyP50Ms100') !== undefined || costAt(rows, r.method, L, 'cacheBytesPerUser') !== undefined);
   const withHistory = table.some((r) => r.historyPolicy !== undefined);
@@ -250,6 +262,17 @@ function headline(rows: AggregateRow[], evidence: PairedEvidence): string[] {
     wholeFloor !== undefined ? `logistic floor on the whole history ${auc(wholeFloor)}` : undefined,
   ].filter((s): s is string => s !== undefined);
   if (refs.length > 0) sentences.push(`References: ${refs.join(', ')}.`);
+  // Larger main L than the headline's: what ran there, in one sentence each.
+  for (const g of mainGroups(rows).filter((x) => x.dataset === dataset && x.L > L)) {
+    const at = comparisonRows(rows, dataset, g.L);
+    const ran = at.filter((r) => isNeural(r) && r.status === 'ok' && r.metrics.auc !== undefined).map((r) => `${rowLabel(r)} ${auc(r)}`);
+    const skipped = at.filter((r) => r.status === 'not-run-cost').map(rowLabel);
+    const oracle = at.find(isOracleAtL);
+    sentences.push(
+      `At L = ${humanLength(g.L)}: ${ran.length > 0 ? ran.join(', ') : 'no neural method ran'}${oracle !== undefined ? ` (oracle@${humanLength(g.L)} ${auc(oracle)})` : ''}` +
+        `${skipped.length > 0 ? `; not run (cost): ${skipped.join(', ')}` : ''}.`,
+    );
+  }
   if (vql !== undefined) {
     const mine = costAt(rows, methodWithRole('subject'), L, 'latencyP50Ms100');
     const exact = costAt(rows, methodWithRole('exact'), L, 'latencyP50Ms100');

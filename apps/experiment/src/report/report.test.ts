@@ -295,3 +295,20 @@ describe('report with unusable prediction files', () => {
     expect(markdown).toMatch(/\(2 of 3 seeds\)/);
   });
 });
+
+describe('headline when a cost budget left only the L-free methods at the largest L', () => {
+  it('is the L where most methods ran, with whole-history VQL in its table and the larger L in one sentence', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'vql-report-budget-'));
+    // As paper: at L = 10k every baseline is "not run: cost"; VQL and the references ran.
+    const specs = SPECS.map((s): Spec =>
+      s.L === 10_000 && s.studies.includes('main') && (s.method === 'full-attention' || s.method === 'sim-hard') ? { ...s, signal: undefined, notRun: 'estimated 900 s > budget 350 s' } : s,
+    );
+    const records = fixture(out, specs, true);
+    const { markdown } = await writeReport(out, records, ctx, { resamples: 50 });
+    const headline = markdown.slice(markdown.indexOf('## Headline'), markdown.indexOf('## Checks'));
+    expect(headline).toMatch(/\*\*synthetic data, L = 1k, 3 seeds\.\*\*/);
+    expect(headline).toMatch(/The best baseline, full-attention, reaches 0\.\d{4} ± 0\.\d{4}/);
+    expect(headline).toMatch(/\| vql \/ whole-history \| whole-history \| 0\.\d{4} ± 0\.\d{4} \| [+−]0\.\d{4} \[/);
+    expect(headline).toMatch(/At L = 10k: vql 0\.\d{4} ± 0\.\d{4}, vql \/ whole-history 0\.\d{4} ± 0\.\d{4} \(oracle@10k 0\.\d{4} ± 0\.\d{4}\); not run \(cost\): full-attention, sim-hard, twin\./);
+  });
+});
