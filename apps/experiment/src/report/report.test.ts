@@ -47,7 +47,7 @@ interface Spec {
   variant?: string;
   L: number;
   studies: RunRecord['studies'];
-  signal?: number;
+  signal?: number | undefined;
   historyPolicy?: RunRecord['historyPolicy'];
   notRun?: string;
   latency?: { p50: number; p50x100: number; bytes: number };
