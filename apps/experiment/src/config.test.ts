@@ -38,7 +38,7 @@ describe('presets', () => {
     // Whole-history VQL is trained once per seed (listed with the largest L).
     expect(runs.filter((r) => r.method === 'vql' && r.variant === 'whole-history').map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['10000/1', '10000/2', '10000/3']);
     expect(runs.filter((r) => r.method === 'floor' && r.variant === 'whole-history').map((r) => `${r.L}/${r.seed}`).sort()).toEqual(['10000/1', '10000/2', '10000/3']);
-    expect(runs.filter((r) => r.method === 'oracle' && r.variant === 'at-L' && r.seed === 1).map((r) => r.L).sort((a, b) => a - b)).toEqual([100, 300, 1000, 10_000]);
+    expect(runs.filter((r) => r.method === 'oracle' && r.variant === 'at-L' && r.seed === 1).map((r) => r.L).sort((a, b) => a - b)).toEqual([300, 1000, 10_000]);
     // Every method is in the main comparison at both L; the costly ones on the first seed only.
     for (const method of PRESETS.paper.methods) {
       const seeds = new Set(runs.filter((r) => r.studies.includes('main') && r.method === method && r.L === 1000).map((r) => r.seed));
@@ -53,6 +53,26 @@ describe('presets', () => {
     const quick = PRESETS.quick.datasets.find((d) => d.name === 'synthetic')!.synthetic!;
     expect(Math.floor(quick.numUsers * quick.impressionsPerUser! * quick.split![0]!)).toBeGreaterThanOrEqual(60_000);
     expect(Math.floor(quick.numUsers * quick.impressionsPerUser! * quick.split![2]!)).toBeGreaterThanOrEqual(20_000);
+  });
+
+  it('trains once the runs that read the same behaviours: last-n at L ≥ n, newest-10⁴ and whole-history VQL', () => {
+    const runs = planRuns(PRESETS.paper, new Set(['synthetic']));
+    const byId = new Map(runs.map((r) => [r.id, r]));
+    const copies = runs.filter((r) => r.sameAs !== undefined);
+    expect(copies.map((r) => `${r.method}/${r.variant}@${r.L}/${r.seed}`).sort()).toEqual(
+      [1, 2, 3].flatMap((seed) => [`last-n/default@10000/${seed}`, `vql/whole-history@10000/${seed}`]).sort(),
+    );
+    for (const copy of copies) {
+      const source = byId.get(copy.sameAs!.id)!;
+      expect(source.sameAs).toBeUndefined();
+      expect([source.method, source.seed]).toEqual([copy.method, copy.seed]);
+      expect(source.L).toBe(copy.method === 'last-n' ? 1000 : 10_000);
+    }
+    expect(copies.find((r) => r.method === 'last-n')!.sameAs!.why).toMatch(/both read the newest 100 behaviours at either L/);
+    expect(copies.find((r) => r.method === 'vql')!.sameAs!.why).toMatch(/both read every behaviour \(no synthetic history is longer than 10000\)/);
+    // Ablations change the model, and a longest history above L leaves newest-L and whole apart.
+    const longer = { ...PRESETS.paper, datasets: PRESETS.paper.datasets.map((d) => ({ ...d, synthetic: { ...d.synthetic!, historyLength: { ...d.synthetic!.historyLength, max: 20_000 } } })) };
+    expect(planRuns(longer, new Set(['synthetic'])).filter((r) => r.sameAs !== undefined).map((r) => r.method)).toEqual(['last-n', 'last-n', 'last-n']);
   });
 
   it('runs the ablations, sweeps and latency on the first sweepSeeds seeds only', () => {

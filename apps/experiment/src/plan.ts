@@ -18,11 +18,50 @@ function runId(spec: RunParams): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
+// Variants that only say which history a method reads (the others, ablations, change the model).
+const HISTORY_VARIANTS = new Set(['default', 'whole-history']);
+
+/**
+ * The behaviours a trained run reads, when another run could read the same ones: 'whole' (the
+ * whole history, also the newest L when no history is longer than L) or min(L, window) (last-n).
+ * Null: this run's L is what it reads, and no other run at another L reads it.
+ */
+function behavioursRead(spec: RunSpec, config: ExperimentConfig): 'whole' | number | null {
+  const entry = methodEntry(spec.method);
+  if (entry.interest === undefined || !HISTORY_VARIANTS.has(spec.variant)) return null;
+  // Synthetic histories are at most historyLength.max long (the generator clips them); real ones unknown.
+  const longest = config.datasets.find((d) => d.name === spec.dataset)?.synthetic?.historyLength.max ?? Infinity;
+  const reads = spec.variant === 'whole-history' ? Infinity : Math.min(spec.L, entry.window?.(config) ?? Infinity);
+  if (reads >= longest) return 'whole';
+  return entry.window !== undefined ? reads : null;
+}
+
+/** Marks every trained run that reads what an earlier one reads (same model, seed and behaviours) as `sameAs` it. */
+function markCopies(runs: RunSpec[], config: ExperimentConfig): void {
+  const first = new Map<string, RunSpec>();
+  for (const run of runs) {
+    if (run.studies.includes('latency')) continue;
+    const reads = behavioursRead(run, config);
+    if (reads === null) continue;
+    const key = JSON.stringify([run.method, run.dataset, reads, run.codebookSizes, run.heads, run.seed]);
+    const source = first.get(key);
+    if (source === undefined) {
+      first.set(key, run);
+      continue;
+    }
+    const what = reads === 'whole'
+      ? `every behaviour (no ${run.dataset} history is longer than ${config.datasets.find((d) => d.name === run.dataset)!.synthetic!.historyLength.max})`
+      : `the newest ${reads} behaviours at either L`;
+    run.sameAs = { id: source.id, why: `trained once with run ${source.id} (${source.variant === 'default' ? '' : `${source.variant}, `}L = ${source.L}): both read ${what}` };
+  }
+}
+
 /**
  * Expands a config into the ordered list of runs. `available` is the set of datasets actually
  * found (missing real datasets are skipped by the caller with a message). A run asked for by
  * several studies (the main VQL run is also the default point of the K, G and L sweeps) is
- * trained once and listed in each of them.
+ * trained once and listed in each of them; a run that would train the same model on the same
+ * behaviours as an earlier one at another L is marked `sameAs` it (the runner copies the record).
  */
 export function planRuns(config: ExperimentConfig, available: ReadonlySet<DatasetName>): RunSpec[] {
   const byId = new Map<string, RunSpec>();
@@ -103,5 +142,7 @@ export function planRuns(config: ExperimentConfig, available: ReadonlySet<Datase
       }
     }
   }
-  return [...byId.values()];
+  const planned = [...byId.values()];
+  markCopies(planned, config);
+  return planned;
 }

@@ -70,6 +70,26 @@ export function recordFor(spec: RunSpec, values: Partial<RunRecord>): RunRecord 
   };
 }
 
+/**
+ * The record of a run that was not trained because an earlier run trains the same model on the
+ * same behaviours (`spec.sameAs`): that run's measured values under this run's parameters.
+ */
+export function copiedRecord(spec: RunSpec, source: RunRecord): RunRecord {
+  const measured = Object.fromEntries(MEASURED.filter((k) => source[k] !== undefined).map((k) => [k, source[k]])) as Partial<RunRecord>;
+  const why = spec.sameAs?.why ?? `copied from run ${source.runId}`;
+  return recordFor(spec, {
+    ...measured,
+    historyPolicy: spec.variant === 'whole-history' ? 'whole-history' : 'newest-L',
+    note: source.note === undefined ? why : `${source.note}; ${why}`,
+  });
+}
+
+// What a run measured (the rest of a record is its parameters).
+const MEASURED = [
+  'auc', 'gauc', 'logloss', 'trainSeconds', 'samplesPerSecond', 'epochs', 'latencyP50Ms', 'latencyP99Ms', 'latencyP50Ms100',
+  'latencyP99Ms100', 'cacheBytesPerUser', 'status', 'predictions', 'testSet',
+] as const satisfies ReadonlyArray<keyof RunRecord>;
+
 interface ResultsFile {
   experiment: string;
   configHash: string;

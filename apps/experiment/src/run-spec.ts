@@ -16,4 +16,10 @@ export interface RunSpec {
   codebookSizes: number[];
   heads: number;
   seed: number;
+  /**
+   * Set when an earlier planned run trains the same model on the same behaviours (last-n at every
+   * L ≥ its n; the newest L of histories at most L long and the whole history): this run is not
+   * trained, its record is a copy of that run's. `why` says which behaviours both read.
+   */
+  sameAs?: { id: string; why: string };
 }

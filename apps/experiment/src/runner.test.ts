@@ -97,6 +97,27 @@ describe('runExperiment', () => {
     expect(second.calls).toBe(summary.records.length - summary.resumed);
   });
 
+  it('does not train a run marked sameAs: it saves a copy of its source record, also on resume', async () => {
+    const longLastN = parseExperimentConfig({ ...config, methods: ['last-n', 'vql'], datasets: [{ ...config.datasets[0]!, maxLen: [100, 200] }], studies: { ...config.studies, ablations: false, latency: null, lengthSweep: [], lengthSweepMethods: [] } });
+    const out = mkdtempSync(join(tmpdir(), 'vql-exp-'));
+    const executor = new FakeExecutor();
+    const summary = await runExperiment({ config: longLastN, outDir: out, available: new Set(['synthetic']), executor, log: () => {}, progress: false });
+    const lastN = summary.records.filter((r) => r.method === 'last-n');
+    expect(lastN.map((r) => r.L).sort()).toEqual([100, 200]);
+    expect(executor.calls).toBe(summary.records.length - 1);
+    const [at100, at200] = [lastN.find((r) => r.L === 100)!, lastN.find((r) => r.L === 200)!];
+    expect(at200.auc).toBe(at100.auc);
+    expect(at200.note).toMatch(new RegExp(`trained once with run ${at100.runId} \\(L = 100\\): both read the newest 20 behaviours at either L`));
+    // A results.json that lacks the copy (written before it): resuming adds it without training.
+    const file = join(out, 'results.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...saved, records: saved.records.filter((r: { runId: string }) => r.runId !== at200.runId) }));
+    const again = new FakeExecutor();
+    const resumed = await runExperiment({ config: longLastN, outDir: out, available: new Set(['synthetic']), executor: again, log: () => {}, progress: false });
+    expect(again.calls).toBe(0);
+    expect(resumed.records.find((r) => r.runId === at200.runId)?.auc).toBe(at100.auc);
+  });
+
   it('skips missing datasets with a message and refuses an empty plan', async () => {
     const out = mkdtempSync(join(tmpdir(), 'vql-exp-'));
     const lines: string[] = [];

@@ -7,7 +7,7 @@ import { ExperimentConfigError } from './errors.js';
 import type { RunSpec } from './run-spec.js';
 import { planRuns } from './plan.js';
 import type { RunRecord } from './results.js';
-import { ResultsStore, recordFor } from './results.js';
+import { ResultsStore, copiedRecord, recordFor } from './results.js';
 import { writeReport } from './report/index.js';
 
 /** Executes one planned run and returns its measured values (metrics, timings, latency). */
@@ -90,11 +90,21 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
   if (store.movedAside !== null) log(`--fresh: the previous ${store.path} was moved to ${store.movedAside}`);
   const jobs = options.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1) throw new ExperimentConfigError('INVALID_FLAG', `--jobs must be a positive integer, got ${jobs}.`);
-  const pending = runs.filter((r) => !store.has(r.id));
+  // Runs marked sameAs are not trained: their records are copies, saved right after their source's.
+  const copiesOf = new Map<string, RunSpec[]>();
+  for (const r of runs) if (r.sameAs !== undefined) copiesOf.set(r.sameAs.id, [...(copiesOf.get(r.sameAs.id) ?? []), r]);
+  const save = (record: RunRecord): void => {
+    if (!store.has(record.runId)) store.add(record);
+    for (const copy of copiesOf.get(record.runId) ?? []) if (!store.has(copy.id)) store.add(copiedRecord(copy, record));
+  };
+  for (const record of [...store.records]) save(record); // a results.json written before its copies were
+  const pending = runs.filter((r) => !store.has(r.id) && r.sameAs === undefined);
   const timesAlone = (r: RunSpec): boolean => r.studies.includes('latency');
   const todo = [...pending.filter((r) => !timesAlone(r)), ...pending.filter(timesAlone)];
-  const resumed = runs.length - todo.length;
-  if (resumed > 0) log(`resuming: ${resumed} of ${runs.length} runs already in ${store.path}`);
+  const trained = runs.filter((r) => r.sameAs === undefined).length;
+  const resumed = trained - todo.length;
+  if (resumed > 0) log(`resuming: ${resumed} of ${trained} runs already in ${store.path}`);
+  if (copiesOf.size > 0) log(`${runs.length - trained} runs read the same behaviours as another run and copy its record (see their notes)`);
   const used = [...new Set(todo.map((r) => r.dataset))];
   if (todo.length > 0) await executor.prepare?.(config, used);
 
@@ -127,7 +137,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<Expe
       }
       if (bar === null) log(`[${i + 1}/${todo.length}] ${label}: ${describe(finished.get(i)!)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
       for (let r = finished.get(saved); r !== undefined; r = finished.get(saved)) {
-        store.add(r);
+        save(r);
         finished.delete(saved++);
       }
     }

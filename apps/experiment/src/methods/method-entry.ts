@@ -18,8 +18,6 @@ export interface MethodContext {
 export interface InterestPlan {
   /** The interest module's JSON config (`kind` names a registered module). */
   readonly interest: InterestModuleConfig;
-  /** Keep only the newest n behaviours before the module sees them; default null (all L). */
-  readonly historyWindow?: number | null;
   /** Weight of the module's auxiliary loss; default the config's `model.vqWeight`. */
   readonly auxLossWeight?: number;
 }
@@ -55,7 +53,12 @@ export interface MethodEntry {
   readonly role?: MethodRole;
   /** The report's row name for a variant at L (`L` already human: "1k"); default name or "name / variant". */
   readonly label?: (variant: string, L: string) => string;
-  /** Trained methods: the interest module (and window / aux weight) of its `CtrModel`. */
+  /**
+   * Trained methods that read at most the newest n behaviours whatever L is (last-n): n. Default
+   * none (all L). Runs at different L ≥ n see the same behaviours and are trained once.
+   */
+  readonly window?: (config: ExperimentConfig) => number;
+  /** Trained methods: the interest module (and aux weight) of its `CtrModel`. */
   readonly interest?: (context: MethodContext) => InterestPlan;
   /** Reference methods (floor, oracle): scored from the samples without a `CtrModel`. */
   readonly reference?: (context: MethodContext) => ReferenceScore;

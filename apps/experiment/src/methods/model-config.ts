@@ -18,7 +18,8 @@ export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: Pr
   const plan = entry.interest({ spec, config, data });
   const m = config.model;
   const contextFeatures = spec.variant === 'no-context' ? [] : data.schema.context;
-  const whole = spec.variant === 'whole-history' || (options.wholeHistory === true && plan.historyWindow == null);
+  const window = entry.window?.(config) ?? null;
+  const whole = spec.variant === 'whole-history' || (options.wholeHistory === true && window === null);
   return {
     ...(whole ? { historyPolicy: { kind: 'whole' } as const } : {}),
     numItems: data.schema.numItems,
@@ -27,7 +28,7 @@ export function modelConfigFor(spec: RunSpec, config: ExperimentConfig, data: Pr
     context: { logitBias: m.logitBias },
     interest: plan.interest,
     // Newest-L models record L (their history policy), so user-grouped batches and serving apply it too.
-    historyWindow: plan.historyWindow ?? (whole ? null : spec.L),
+    historyWindow: window ?? (whole ? null : spec.L),
     dropout: config.train.dropout,
     auxLossWeight: plan.auxLossWeight ?? m.vqWeight,
     seed: spec.seed,

@@ -92,7 +92,8 @@ export const METHOD_TABLE: readonly MethodEntry[] = [
   {
     // The one last-n: full attention over the newest `model.shortTermLength` behaviours only.
     name: 'last-n',
-    interest: (c) => ({ interest: { kind: 'full-attention', ...attentionOf(c) }, historyWindow: c.config.model.shortTermLength }),
+    window: (config) => config.model.shortTermLength,
+    interest: (c) => ({ interest: { kind: 'full-attention', ...attentionOf(c) } }),
   },
   {
     name: 'floor',

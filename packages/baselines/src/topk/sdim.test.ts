@@ -79,6 +79,38 @@ describe('Sdim', () => {
     m.dispose();
   });
 
+  it.each(['l2', 'count'] as const)('with a time kernel and %s, the host collision sums have the gradients of finite differences', (normalize) => {
+    const kernel = { type: 'expDecayMixture', timeUnit: 'seconds', numRates: 2, minTimescale: 3600, maxTimescale: 86400 * 30 } as const;
+    const m = new Sdim({ rounds: 6, hashBits: 2, normalize, kernel }, buildContext(4, 12, false));
+    const batch = randomBatch(5, 4, 9, 20);
+    const t = tf.tensor2d(randomTable(8, 20, 4), [21, 4]);
+    const c = tf.tensor2d(Float32Array.from({ length: 4 * m.outputDim }, (_, i) => Math.sin(i + 1)), [4, m.outputDim]);
+    const loss = (): tf.Scalar => tf.sum(tf.mul(m.forward(inputsFor(batch, t, 20)).interest, c));
+    const vars = m.trainableVariables();
+    expect(vars.length).toBeGreaterThan(1); // W_V and the kernel's variables
+    const analytic = tf.tidy(() => {
+      const { grads } = tf.variableGrads(loss, vars);
+      return vars.map((v) => grads[v.name]!.dataSync() as Float32Array);
+    });
+    const eps = 1e-2;
+    vars.forEach((v, vi) => {
+      const base = v.dataSync().slice() as Float32Array;
+      for (const i of [0, Math.floor(base.length / 2), base.length - 1]) {
+        const at = (delta: number): number => {
+          const x = base.slice();
+          x[i] = x[i]! + delta;
+          v.assign(tf.tensor(x, v.shape));
+          return tf.tidy(() => loss().dataSync()[0]!);
+        };
+        const numeric = (at(eps) - at(-eps)) / (2 * eps);
+        v.assign(tf.tensor(base, v.shape));
+        expect(analytic[vi]![i]!).toBeCloseTo(numeric, 2);
+      }
+    });
+    tf.dispose([t, c]);
+    m.dispose();
+  });
+
   it('refuses hash bits and rounds out of range', () => {
     expect(() => new Sdim({ hashBits: 0 }, buildContext(D, 3, false))).toThrow(/Sdim: hashBits must be in 1\.\.16, got 0/);
     expect(() => new Sdim({ hashBits: 17 }, buildContext(D, 3, false))).toThrow(/hashBits must be in 1\.\.16, got 17/);

@@ -1,4 +1,4 @@
-import { createRng, tf, type Tensor, type Variable } from '@vql/runtime';
+import { createRng, hostF32, scratchF32, tensorFromHost, tf, type Tensor, type Variable } from '@vql/runtime';
 import { takeWeight } from '@vql/model/module-kit';
 import type { InterestBuildContext, InterestInputs, InterestModule, InterestModuleConfig, InterestOutput } from '@vql/model';
 import type { KernelConfig } from '@vql/temporal-kernel';
@@ -29,6 +29,65 @@ export interface SdimOptions {
    * log κ to; e^{log κ} is what that bias would do). Default null (off, as published).
    */
   kernel?: KernelConfig | null;
+}
+
+/** Per (sample b, round r), the flat positions b·L + l colliding with the target: hits[offsets[b·m + r] …). */
+interface Collisions {
+  offsets: Int32Array;
+  positions: Int32Array;
+  /** Position → row of the unique-row table. */
+  inverse: Int32Array;
+  rounds: number;
+}
+
+/**
+ * out[b, r] = Σ_{p ∈ hits(b, r)} w[p] · rows[inverse[p]] ([B, m, O] from unique rows [U, O] and
+ * weights [B, L] or null = 1), and its gradient to rows and weights, on the host in O(hits · O).
+ */
+function collisionSums(rows: Tensor, weights: Tensor | null, c: Collisions): Tensor {
+  const [U, O] = rows.shape as [number, number];
+  const m = c.rounds;
+  const B = (c.offsets.length - 1) / m;
+  const op = tf.customGrad((...args) => {
+    const r = hostF32(args[0] as Tensor);
+    const w = weights === null ? null : hostF32(args[1] as Tensor);
+    const out = scratchF32(B * m * O);
+    for (let br = 0; br < B * m; br++) {
+      const o = br * O;
+      for (let i = c.offsets[br]!; i < c.offsets[br + 1]!; i++) {
+        const p = c.positions[i]!;
+        const wt = w === null ? 1 : w[p]!;
+        const ro = c.inverse[p]! * O;
+        for (let k = 0; k < O; k++) out[o + k] += wt * r[ro + k]!;
+      }
+    }
+    return {
+      value: tensorFromHost(out, [B, m, O]),
+      gradFunc: (dy: Tensor) => {
+        const g = hostF32(dy);
+        const dRows = scratchF32(U * O);
+        const dw = w === null ? null : scratchF32(w.length);
+        for (let br = 0; br < B * m; br++) {
+          const o = br * O;
+          for (let i = c.offsets[br]!; i < c.offsets[br + 1]!; i++) {
+            const p = c.positions[i]!;
+            const wt = w === null ? 1 : w[p]!;
+            const ro = c.inverse[p]! * O;
+            let dot = 0;
+            for (let k = 0; k < O; k++) {
+              dRows[ro + k] += wt * g[o + k]!;
+              dot += g[o + k]! * r[ro + k]!;
+            }
+            if (dw !== null) dw[p] += dot;
+          }
+        }
+        const grads = [tensorFromHost(dRows, [U, O])];
+        if (dw !== null) grads.push(tensorFromHost(dw, weights!.shape));
+        return grads;
+      },
+    };
+  });
+  return weights === null ? op(rows) : op(rows, weights);
 }
 
 /**
@@ -99,10 +158,10 @@ export class Sdim implements InterestModule {
     const U = inputs.uniqueCount;
     const uBucket = new Int32Array(U * m);
     for (let u = 0; u < U; u++) for (let r = 0; r < m; r++) uBucket[u * m + r] = bucketOf(uProj, u, r, tau, m);
-    // Collision weights [B, m, L] (1 where behaviour l shares the target's round-r bucket), then one
-    // batched matmul sums the colliding values: O(B·m·L·O), no per-bucket ops.
-    const collide = new Float32Array(B * m * L);
-    const counts = new Float32Array(B * m);
+    // The positions colliding with the target in each round (CSR over b·m + r): a round keeps ~1/2^τ
+    // of them, so summing only those is ~2^τ× less work than a dense [B, m, L] × [B, L, O] matmul.
+    const offsets = new Int32Array(B * m + 1);
+    const hits: number[] = [];
     const positions = new Int32Array(L);
     for (let b = 0; b < B; b++) {
       const n = realPositions(inputs, b, positions);
@@ -110,27 +169,26 @@ export class Sdim implements InterestModule {
         const tb = bucketOf(tProj, b, r, tau, m);
         for (let i = 0; i < n; i++) {
           const l = positions[i]!;
-          if (uBucket[inputs.inverseHost[b * L + l]! * m + r] === tb) {
-            collide[(b * m + r) * L + l] = 1;
-            counts[b * m + r]! += 1;
-          }
+          if (uBucket[inputs.inverseHost[b * L + l]! * m + r] === tb) hits.push(b * L + l);
         }
+        offsets[b * m + r + 1] = hits.length;
       }
     }
-    const values = inputs.gatherHistory(tf.matMul(unique, this.wv)); // [B, L, O]
-    let weights: Tensor = tf.tensor3d(collide, [B, m, L]);
-    if (this.timeKernel !== null) weights = tf.mul(weights, tf.reshape(tf.exp(this.timeKernel.logWeight(inputs.dt)), [B, 1, L]));
-    let sums = tf.matMul(weights, values); // [B, m, O]
+    const collisions: Collisions = { offsets, positions: Int32Array.from(hits), inverse: inputs.inverseHost, rounds: m };
+    const weights = this.timeKernel === null ? null : tf.reshape(tf.exp(this.timeKernel.logWeight(inputs.dt)), [B, L]);
+    let sums = collisionSums(tf.matMul(unique, this.wv), weights, collisions); // [B, m, O]
     if (this.normalize === 'l2') {
       // eps only matters for empty buckets (exact zeros), whose gradient is zero anyway.
       sums = tf.div(sums, tf.sqrt(tf.add(tf.sum(tf.square(sums), -1, true), 1e-12)));
     } else if (this.normalize === 'count') {
-      if (this.timeKernel === null) {
+      const counts = new Float32Array(B * m);
+      for (let i = 0; i < B * m; i++) counts[i] = offsets[i + 1]! - offsets[i]!;
+      if (weights === null) {
         const inv = counts.map((c) => (c > 0 ? 1 / c : 0));
         sums = tf.mul(sums, tf.tensor3d(inv, [B, m, 1]));
       } else {
         // The κ-weighted mean; empty buckets (total 0) stay exact zeros.
-        const total = tf.sum(weights, -1, true); // [B, m, 1]
+        const total = collisionSums(tf.ones([inputs.uniqueCount, 1]), weights, collisions); // [B, m, 1]
         const empty = tf.tensor3d(counts.map((c) => (c > 0 ? 0 : 1)), [B, m, 1]);
         sums = tf.div(sums, tf.add(total, empty));
       }
