@@ -90,7 +90,7 @@ const quick: ExperimentConfig = {
  * The committed-result preset (docs/results/paper), sized for 90 minutes on 2 cores: the
  * synthetic benchmark with item content features at L = 1000 and 10⁴, three seeds, every training
  * sample. Measured per run at L = 1000 (2 epochs, 2 jobs): VQL ~260 s, full attention ~660 s,
- * TWIN ~620 s, ETA / SIM hard ~450 s, SIM soft ~670 s, slot compression and multi-interest ~1,050 s,
+ * TWIN ~620 s, ETA / SIM hard ~350–450 s, SIM soft ~550–670 s, slot compression and multi-interest ~920–1,050 s,
  * so VQL, full attention, last-n and the references run three seeds and the other baselines one;
  * at L = 10⁴ runs estimated over 350 s are "not run: cost" (VQL, whose cost does not grow with L,
  * runs; it is also whole-history VQL there, trained once). Ablations, the L sweep and latency run
