@@ -29,11 +29,15 @@ const HISTORY_VARIANTS = new Set(['default', 'whole-history']);
 function behavioursRead(spec: RunSpec, config: ExperimentConfig): 'whole' | number | null {
   const entry = methodEntry(spec.method);
   if (entry.interest === undefined || !HISTORY_VARIANTS.has(spec.variant)) return null;
-  // Synthetic histories are at most historyLength.max long (the generator clips them); real ones unknown.
-  const longest = config.datasets.find((d) => d.name === spec.dataset)?.synthetic?.historyLength.max ?? Infinity;
+  const longest = longestHistory(config, spec.dataset);
   const reads = spec.variant === 'whole-history' ? Infinity : Math.min(spec.L, entry.window?.(config) ?? Infinity);
   if (reads >= longest) return 'whole';
   return entry.window !== undefined ? reads : null;
+}
+
+/** Synthetic histories are at most historyLength.max long (the generator clips them); real ones: unknown. */
+function longestHistory(config: ExperimentConfig, dataset: DatasetName): number {
+  return config.datasets.find((d) => d.name === dataset)?.synthetic?.historyLength.max ?? Infinity;
 }
 
 /** Marks every trained run that reads what an earlier one reads (same model, seed and behaviours) as `sameAs` it. */
@@ -50,7 +54,7 @@ function markCopies(runs: RunSpec[], config: ExperimentConfig): void {
       continue;
     }
     const what = reads === 'whole'
-      ? `every behaviour (no ${run.dataset} history is longer than ${config.datasets.find((d) => d.name === run.dataset)!.synthetic!.historyLength.max})`
+      ? `every behaviour (no ${run.dataset} history is longer than ${longestHistory(config, run.dataset)})`
       : `the newest ${reads} behaviours at either L`;
     run.sameAs = { id: source.id, why: `trained once with run ${source.id} (${source.variant === 'default' ? '' : `${source.variant}, `}L = ${source.L}): both read ${what}` };
   }
